@@ -1,0 +1,8 @@
+export { BoundedQueue } from './bounded-queue.js'
+export { collectBatch } from './collect.js'
+export { runBatcher } from './batcher.js'
+export type { BatchObserver } from './batcher.js'
+export { realClock } from './clock.js'
+export type { Clock } from './clock.js'
+export { rowsOf } from './work-item.js'
+export type { WorkItem } from './work-item.js'

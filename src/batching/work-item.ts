@@ -1,0 +1,13 @@
+/** One request's (or job's) instances waiting for the model. */
+export interface WorkItem {
+  instances: unknown[]
+  /** performance.now() time after which the answer is useless. */
+  deadline: number
+  enqueuedAt: number
+  signal?: AbortSignal
+  onProgress?: (fraction: number) => void
+  resolve(outputs: unknown[]): void
+  reject(error: Error): void
+}
+
+export const rowsOf = (item: WorkItem): number => item.instances.length

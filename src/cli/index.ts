@@ -1,0 +1,15 @@
+import { Command } from 'commander'
+import { serve } from './serve.js'
+
+const program = new Command('carafe').description('Serve ONNX files and TypeScript predict functions over HTTP')
+
+program
+  .command('serve')
+  .description('serve one or more models: an .onnx file, a handler module, a model directory or a repository directory')
+  .argument('<paths...>', 'model paths')
+  .option('-p, --port <port>', 'port to listen on (default 8080)')
+  .option('--host <host>', 'address to bind (default 127.0.0.1)')
+  .option('-c, --config <file>', 'carafe.yaml with server settings')
+  .action(serve)
+
+await program.parseAsync(process.argv)

@@ -1,0 +1,2 @@
+export { Config, ModelSettings } from './schema.js'
+export { loadConfig, ConfigError } from './load.js'

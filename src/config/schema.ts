@@ -1,0 +1,31 @@
+import { Type, type Static } from 'typebox'
+
+/** Per-model serving settings; a model directory's carafe.yaml and the server config may set them. */
+export const ModelSettings = Type.Object({
+  batch: Type.Optional(Type.Object({
+    maxSize: Type.Integer({ minimum: 1, maximum: 4096 }),
+    maxDelayMs: Type.Number({ minimum: 0, maximum: 10_000 }),
+  }, { additionalProperties: false })),
+  maxQueue: Type.Optional(Type.Integer({ minimum: 1 })),
+  workers: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
+}, { additionalProperties: false })
+export type ModelSettings = Static<typeof ModelSettings>
+
+export const Config = Type.Object({
+  host: Type.String({ default: '127.0.0.1' }),
+  port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+  // bytes; Fastify's own default is 1 MiB, too small for image payloads
+  bodyLimit: Type.Integer({ minimum: 1, default: 10 * 1024 * 1024 }),
+  logLevel: Type.Union([
+    Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'),
+    Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent'),
+  ], { default: 'info' }),
+  // the default per-request deadline covering queue wait, batching and execution
+  timeoutMs: Type.Integer({ minimum: 1, default: 30_000 }),
+  maxQueue: Type.Integer({ minimum: 1, default: 1024 }),
+  maxInstances: Type.Integer({ minimum: 1, default: 1024 }),
+  jobs: Type.String({ default: 'embedded' }),
+  dataDir: Type.String({ default: '.carafe' }),
+  apiKeys: Type.Array(Type.String({ minLength: 16 }), { default: [] }),
+}, { additionalProperties: false })
+export type Config = Static<typeof Config>

@@ -1,0 +1,44 @@
+/** The one table of error codes. HTTP status is chosen from here at the edge (http/errors.ts); nothing below http knows HTTP. */
+export const ERRORS = {
+  INVALID_INPUT: { status: 400, message: 'The input does not match the model schema' },
+  MALFORMED_JSON: { status: 400, message: 'The request body is not valid JSON' },
+  TOO_MANY_INSTANCES: { status: 400, message: 'The request carries more instances than the limit' },
+  INVALID_IMAGE: { status: 400, message: 'The image could not be decoded' },
+  UNAUTHORIZED: { status: 401, message: 'A valid API key is required (Authorization: Bearer <key> or X-Api-Token)' },
+  MODEL_NOT_FOUND: { status: 404, message: 'No model with that name is served' },
+  JOB_NOT_FOUND: { status: 404, message: 'No job with that id' },
+  NOT_FOUND: { status: 404, message: 'No route matches this path' },
+  METHOD_NOT_ALLOWED: { status: 405, message: 'This path does not accept that method' },
+  IDEMPOTENCY_CONFLICT: { status: 409, message: 'That Idempotency-Key was used with a different body' },
+  PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is larger than the limit' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send JSON with content-type application/json' },
+  RATE_LIMITED: { status: 429, message: 'Too many requests; retry later' },
+  PREDICTION_FAILED: { status: 500, message: 'The model failed on this input' },
+  INTERNAL: { status: 500, message: 'Internal server error' },
+  NOT_READY: { status: 503, message: 'Models are still loading' },
+  OVERLOADED: { status: 503, message: 'The model queue is full; retry later' },
+  RUNNER_CRASHED: { status: 503, message: 'The model runner stopped while handling this request; it is being restarted' },
+  SHUTTING_DOWN: { status: 503, message: 'The server is shutting down' },
+  DEADLINE_EXCEEDED: { status: 504, message: 'The prediction did not finish in time' },
+} as const satisfies Record<string, { status: number; message: string }>
+
+export type ErrorCode = keyof typeof ERRORS
+
+export class CarafeError extends Error {
+  readonly code: ErrorCode
+  readonly details?: unknown[]
+  /** Seconds a client should wait before retrying (OVERLOADED, RATE_LIMITED). */
+  readonly retryAfter?: number
+
+  constructor(code: ErrorCode, message: string = ERRORS[code].message, details?: unknown[], retryAfter?: number) {
+    super(message)
+    this.name = 'CarafeError'
+    this.code = code
+    this.details = details
+    this.retryAfter = retryAfter
+  }
+}
+
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.hasOwn(ERRORS, code)
+}

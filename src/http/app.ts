@@ -1,0 +1,52 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify'
+import { CarafeError } from '../errors.js'
+import type { AppDeps } from './deps.js'
+import { replyWithError } from './errors.js'
+import { requestIdFor } from './request-id.js'
+import { opsRoutes } from './routes/ops.js'
+import { v1Routes } from './routes/v1.js'
+
+const ALL_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'] as const
+
+export async function buildApp(deps: AppDeps & { logger: FastifyBaseLogger }): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    bodyLimit: deps.config.bodyLimit,
+    disableRequestLogging: true,
+    genReqId: requestIdFor,
+    // Fastify's default Ajv coerces "5.1" into 5.1 (STYLE gotcha 1)
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } },
+  })
+  app.removeContentTypeParser('text/plain')
+  app.setErrorHandler(replyWithError)
+  app.setNotFoundHandler((request, reply) => {
+    const error = notFound(app, request)
+    if (error.code === 'METHOD_NOT_ALLOWED') reply.header('allow', (error.details![0] as { allow: string[] }).allow.join(', '))
+    return replyWithError(error, request, reply)
+  })
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+  app.addHook('onResponse', async (request, reply) => {
+    const model = (request.params as { name?: string } | undefined)?.name
+    request.log.info({ method: request.method, url: request.url, model, status: reply.statusCode, ms: round(reply.elapsedTime) }, 'request')
+  })
+
+  await app.register(opsRoutes, deps)
+  await app.register(async (api) => {
+    await api.register(v1Routes, deps)
+  })
+  return app
+}
+
+/** 405 with Allow when the path exists under other methods (Fastify answers 404 for those; STYLE gotcha 5). */
+function notFound(app: FastifyInstance, request: FastifyRequest): CarafeError {
+  const url = request.url.split('?')[0]
+  const allowed = ALL_METHODS.filter((method) => method !== request.method && app.findRoute({ method, url }) !== null)
+  if (allowed.length > 0) {
+    return new CarafeError('METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${url}; use ${allowed.join(', ')}`, [{ allow: allowed }])
+  }
+  return new CarafeError('NOT_FOUND', `No route for ${request.method} ${url}`)
+}
+
+const round = (x: number) => Math.round(x * 1000) / 1000

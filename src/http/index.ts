@@ -1,0 +1,5 @@
+export { buildApp } from './app.js'
+export type { AppDeps } from './deps.js'
+export { errorBody, toCarafeError } from './errors.js'
+export { createCarafe, loadAll } from './server.js'
+export type { Carafe } from './server.js'

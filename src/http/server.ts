@@ -1,0 +1,46 @@
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import type { Config } from '../config/index.js'
+import { loadModels, type ModelDescriptor } from '../model/index.js'
+import { ModelRegistry } from '../serving/index.js'
+import { buildApp } from './app.js'
+
+export interface Carafe {
+  app: FastifyInstance
+  registry: ModelRegistry
+  /** Listen first (so /healthz answers and /readyz says 503 while loading), then load every model. */
+  listen(): Promise<string>
+  /** Stop accepting, answer what was accepted, stop the runners. */
+  close(): Promise<void>
+}
+
+/** Load descriptors for every path; throws ModelLoadError naming the file on the first bad one. */
+export async function loadAll(paths: string[]): Promise<ModelDescriptor[]> {
+  return (await Promise.all(paths.map(loadModels))).flat()
+}
+
+export async function createCarafe({ descriptors, config, logger }: {
+  descriptors: ModelDescriptor[]
+  config: Readonly<Config>
+  logger: FastifyBaseLogger
+}): Promise<Carafe> {
+  const registry = new ModelRegistry(descriptors, config, logger)
+  const app = await buildApp({ config, registry, logger })
+  let closing: Promise<void> | undefined
+  return {
+    app,
+    registry,
+    async listen() {
+      const url = await app.listen({ port: config.port, host: config.host })
+      await registry.start()
+      logger.info({ models: registry.list().map((m) => m.name), url }, 'ready')
+      return url
+    },
+    close() {
+      closing ??= (async () => {
+        await app.close()
+        await registry.close()
+      })()
+      return closing
+    },
+  }
+}

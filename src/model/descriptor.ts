@@ -1,0 +1,32 @@
+import type { ModelSettings } from '../config/index.js'
+import type { BatchPolicy, JsonSchema } from './contract.js'
+import type { OnnxSignature } from './onnx-schema.js'
+
+/** Where the runner loads the model from. Only the loaders and the worker-side instantiate look at `kind`. */
+export type ModelSource =
+  | { kind: 'onnx'; path: string; signature: OnnxSignature }
+  | { kind: 'handler'; path: string }
+
+/** Everything the server knows about a model without running it; plain data, so it crosses to worker threads. */
+export interface ModelDescriptor {
+  name: string
+  version: string
+  description: string
+  dir: string
+  source: ModelSource
+  input: JsonSchema
+  output?: JsonSchema
+  labels?: string[]
+  examples: unknown[]
+  batch: BatchPolicy
+  settings: ModelSettings
+}
+
+export class ModelLoadError extends Error {
+  override name = 'ModelLoadError'
+  constructor(readonly file: string, problem: string) {
+    super(`${file}: ${problem}`)
+  }
+}
+
+export const NO_BATCHING: BatchPolicy = { maxSize: 1, maxDelayMs: 0 }

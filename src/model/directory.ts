@@ -1,0 +1,103 @@
+import { readFile, readdir, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { Ajv } from 'ajv'
+import { Type, type Static } from 'typebox'
+import { parse as parseYaml } from 'yaml'
+import { ModelSettings } from '../config/schema.js'
+import { ModelLoadError, type ModelDescriptor } from './descriptor.js'
+import { loadHandlerDescriptor } from './handler.js'
+import { labelledOutputSchema } from './labels.js'
+import { loadOnnxDescriptor } from './onnx.js'
+
+export const MODEL_FILE = 'carafe.yaml'
+const MODEL_FILE_NAMES = ['model.onnx', 'model.ts', 'model.js', 'model.mjs']
+
+export const ModelDirConfig = Type.Object({
+  name: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' })),
+  description: Type.Optional(Type.String()),
+  model: Type.Optional(Type.String({ description: 'model file inside the version folder; default model.onnx, model.ts or model.js' })),
+  labels: Type.Optional(Type.Array(Type.String(), { minItems: 1 })),
+  examples: Type.Optional(Type.Array(Type.Unknown())),
+  ...ModelSettings.properties,
+}, { additionalProperties: false })
+export type ModelDirConfig = Static<typeof ModelDirConfig>
+
+const validateDirConfig = new Ajv({ strict: false, coerceTypes: false }).compile<ModelDirConfig>(ModelDirConfig)
+
+/** A model directory: carafe.yaml plus version folders 1/, 2/, …; the highest version is served. */
+export async function loadDirectoryDescriptor(dir: string): Promise<ModelDescriptor> {
+  const configPath = join(dir, MODEL_FILE)
+  const config = await readDirConfig(configPath)
+  const version = await latestVersion(dir)
+  const versionDir = version ? join(dir, version) : dir
+  const file = await findModelFile(versionDir, config.model, configPath)
+  const base = file.endsWith('.onnx') ? await loadOnnxDescriptor(file, config.name ?? dirName(dir)) : await loadHandlerDescriptor(file)
+  const { name, description, labels, examples, model: _file, batch, ...settings } = config
+  if (labels && base.source.kind === 'onnx') checkLabelCount(labels, base, configPath)
+  return {
+    ...base,
+    name: name ?? base.name,
+    version: version ?? base.version,
+    description: description ?? base.description,
+    dir,
+    labels: labels ?? base.labels,
+    output: labels ? labelledOutputSchema(labels) : base.output,
+    examples: examples ?? base.examples,
+    batch: batch ?? base.batch,
+    settings,
+  }
+}
+
+async function readDirConfig(path: string): Promise<ModelDirConfig> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch {
+    throw new ModelLoadError(path, 'file not found')
+  }
+  let value: unknown
+  try {
+    value = parseYaml(text) ?? {}
+  } catch (error) {
+    throw new ModelLoadError(path, `not valid YAML (${(error as Error).message.split('\n')[0]})`)
+  }
+  if (!validateDirConfig(value)) {
+    const error = validateDirConfig.errors![0]
+    const extra = (error.params as { additionalProperty?: string }).additionalProperty
+    const where = error.instancePath ? error.instancePath.slice(1).replaceAll('/', '.') : extra ?? '(root)'
+    throw new ModelLoadError(path, `${where} ${extra ? 'is not a known key' : error.message}`)
+  }
+  return value
+}
+
+async function latestVersion(dir: string): Promise<string | undefined> {
+  const entries = await readdir(dir, { withFileTypes: true })
+  const versions = entries.filter((e) => e.isDirectory() && /^\d+$/.test(e.name)).map((e) => Number(e.name))
+  return versions.length ? String(Math.max(...versions)) : undefined
+}
+
+async function findModelFile(dir: string, named: string | undefined, configPath: string): Promise<string> {
+  for (const candidate of named ? [named] : MODEL_FILE_NAMES) {
+    const path = join(dir, candidate)
+    if (await isFile(path)) return path
+  }
+  throw new ModelLoadError(configPath, `no model file in ${dir} (looked for ${named ?? MODEL_FILE_NAMES.join(', ')})`)
+}
+
+function checkLabelCount(labels: string[], base: ModelDescriptor, configPath: string): void {
+  if (base.source.kind !== 'onnx') return
+  const { outputs, batched } = base.source.signature
+  const last = outputs[0].dims.at(-1)
+  const rank = outputs[0].dims.length - (batched ? 1 : 0)
+  if (outputs.length !== 1 || rank !== 1 || (last != null && last !== labels.length)) {
+    throw new ModelLoadError(configPath, `labels: ${labels.length} labels need one output of ${labels.length} scores per instance`)
+  }
+}
+
+export async function isFile(path: string): Promise<boolean> {
+  return stat(path).then((s) => s.isFile(), () => false)
+}
+
+function dirName(dir: string): string {
+  return dir.replace(/\/+$/, '').split('/').pop() ?? 'model'
+}

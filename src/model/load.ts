@@ -1,0 +1,31 @@
+import { readdir, stat } from 'node:fs/promises'
+import { extname, join, resolve } from 'node:path'
+import { ModelLoadError, type ModelDescriptor } from './descriptor.js'
+import { MODEL_FILE, isFile, loadDirectoryDescriptor } from './directory.js'
+import { loadHandlerDescriptor } from './handler.js'
+import { loadOnnxDescriptor } from './onnx.js'
+
+const HANDLER_EXTENSIONS = new Set(['.ts', '.mts', '.js', '.mjs'])
+
+/**
+ * What `carafe serve <path>` accepts: an .onnx file, a handler module, a model directory (carafe.yaml),
+ * or a repository directory whose sub-folders are model directories.
+ */
+export async function loadModels(path: string): Promise<ModelDescriptor[]> {
+  const absolute = resolve(path)
+  const info = await stat(absolute).catch(() => undefined)
+  if (!info) throw new ModelLoadError(path, 'file not found')
+  if (info.isFile()) {
+    const ext = extname(absolute)
+    if (ext === '.onnx') return [await loadOnnxDescriptor(absolute)]
+    if (HANDLER_EXTENSIONS.has(ext)) return [await loadHandlerDescriptor(absolute)]
+    throw new ModelLoadError(path, `unsupported file type "${ext}" (serve an .onnx file, a .ts/.js handler module or a model directory)`)
+  }
+  if (await isFile(join(absolute, MODEL_FILE))) return [await loadDirectoryDescriptor(absolute)]
+  const entries = await readdir(absolute, { withFileTypes: true })
+  const children = entries.filter((e) => e.isDirectory()).map((e) => join(absolute, e.name))
+  const modelDirs = []
+  for (const child of children) if (await isFile(join(child, MODEL_FILE))) modelDirs.push(child)
+  if (modelDirs.length === 0) throw new ModelLoadError(path, `not a model directory (no ${MODEL_FILE}) and holds no model directories`)
+  return Promise.all(modelDirs.sort().map(loadDirectoryDescriptor))
+}

@@ -1,0 +1,86 @@
+import ort from 'onnxruntime-node'
+import type { ModelDefinition } from './contract.js'
+import type { OnnxSignature, OrtType, TensorInfo } from './onnx-schema.js'
+import { flattenInto, shapeOf, unflatten } from './tensor.js'
+
+export interface OnnxOptions {
+  intraOpNumThreads?: number
+}
+
+type Instance = unknown
+type TypedArrayConstructor = new (length: number) => { [index: number]: unknown; length: number }
+
+const ARRAYS: Record<OrtType, TypedArrayConstructor> = {
+  float32: Float32Array, float64: Float64Array, int8: Int8Array, uint8: Uint8Array, int16: Int16Array,
+  uint16: Uint16Array, int32: Int32Array, uint32: Uint32Array, int64: BigInt64Array, uint64: BigUint64Array,
+  bool: Uint8Array, string: Array as unknown as TypedArrayConstructor,
+}
+const toElement = (type: OrtType): ((x: unknown) => unknown) =>
+  type === 'int64' || type === 'uint64' ? (x) => BigInt(x as number) : type === 'bool' ? (x) => (x ? 1 : 0) : (x) => x
+const fromElement = (x: unknown): unknown => (typeof x === 'bigint' ? Number(x) : x)
+
+/** An ONNX file as a model definition: instances are stacked along the batch dimension into one run. */
+export function onnxDefinition(path: string, signature: OnnxSignature, options: OnnxOptions = {}): Pick<ModelDefinition, 'setup' | 'predict'> {
+  let session: ort.InferenceSession
+  const { inputs, outputs, batched } = signature
+  const single = inputs.length === 1
+  const tensorsOf = (instance: Instance): unknown[] => (single ? [instance] : inputs.map((i) => (instance as Record<string, unknown>)[i.name]))
+
+  async function runGroup(group: Instance[]): Promise<unknown[]> {
+    const feeds: Record<string, ort.Tensor> = {}
+    inputs.forEach((info, k) => {
+      const values = group.map((instance) => tensorsOf(instance)[k])
+      feeds[info.name] = stack(info, values, batched)
+    })
+    const results = await session.run(feeds)
+    const perOutput = outputs.map((o) => split(results[o.name], batched ? group.length : 0))
+    return group.map((_, row) => (perOutput.length === 1 ? perOutput[0][row] : Object.fromEntries(outputs.map((o, k) => [o.name, perOutput[k][row]]))))
+  }
+
+  return {
+    async setup() {
+      session = await ort.InferenceSession.create(path, {
+        intraOpNumThreads: options.intraOpNumThreads,
+        interOpNumThreads: 1,
+        graphOptimizationLevel: 'all',
+      })
+    },
+    async predict(instances: Instance[]) {
+      // Only instances of the same shape stack; a batch of mixed dynamic shapes runs as several groups.
+      const groups = new Map<string, number[]>()
+      instances.forEach((instance, i) => {
+        const key = batched ? tensorsOf(instance).map((t) => JSON.stringify((shapeOf(t) as { shape: number[] }).shape)).join('|') : String(i)
+        const list = groups.get(key) ?? []
+        list.push(i)
+        groups.set(key, list)
+      })
+      const out = new Array<unknown>(instances.length)
+      for (const indices of groups.values()) {
+        const rows = await runGroup(indices.map((i) => instances[i]))
+        indices.forEach((i, k) => (out[i] = rows[k]))
+      }
+      return out
+    },
+  }
+}
+
+function stack(info: TensorInfo, values: unknown[], batched: boolean): ort.Tensor {
+  const inner = (shapeOf(values[0]) as { shape: number[] }).shape
+  const shape = batched ? [values.length, ...inner] : inner
+  const size = shape.reduce((a, b) => a * b, 1)
+  const data = new ARRAYS[info.type](size)
+  const convert = toElement(info.type)
+  let offset = 0
+  for (const value of values) offset = flattenInto(value, data, offset, convert)
+  return new ort.Tensor(info.type, data as never, shape)
+}
+
+/** Rows along the batch dimension; rows = 0 means the model is not batched and the whole tensor is one prediction. */
+function split(tensor: ort.Tensor, rows: number): unknown[] {
+  const dims = tensor.dims as number[]
+  const data = tensor.data as ArrayLike<unknown>
+  if (rows === 0) return [unflatten(data, dims, 0, fromElement)]
+  const inner = dims.slice(1)
+  const stride = inner.reduce((a, b) => a * b, 1)
+  return Array.from({ length: rows }, (_, r) => unflatten(data, inner, r * stride, fromElement))
+}

@@ -1,0 +1,22 @@
+import type { ErrorCode } from '../errors.js'
+import type { ModelDescriptor } from '../model/index.js'
+
+export interface RunnerOptions {
+  intraOpNumThreads?: number
+}
+
+/** Messages from the server to a runner. */
+export type ToWorker =
+  | { type: 'init'; descriptor: ModelDescriptor; options: RunnerOptions }
+  | { type: 'predict'; id: number; inputs: unknown[] }
+  | { type: 'cancel'; id: number }
+  | { type: 'shutdown' }
+
+/** Messages from a runner to the server. */
+export type FromWorker =
+  | { type: 'ready'; warmupMs: number }
+  | { type: 'result'; id: number; outputs: unknown[] }
+  | { type: 'error'; id: number; code: ErrorCode; message: string; stack?: string }
+  | { type: 'progress'; id: number; fraction: number }
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; obj: unknown; msg?: string }
+  | { type: 'fatal'; message: string; stack?: string } // the worker is about to exit

@@ -1,0 +1,48 @@
+import type { Config } from '../config/index.js'
+import { CarafeError } from '../errors.js'
+import type { Logger, ModelDescriptor } from '../model/index.js'
+import { ServedModel } from './served-model.js'
+
+/** The served models by name; what http and jobs see of the runtime. */
+export class ModelRegistry {
+  readonly #models = new Map<string, ServedModel>()
+
+  constructor(descriptors: ModelDescriptor[], config: Readonly<Config>, log: Logger) {
+    for (const descriptor of descriptors) {
+      if (this.#models.has(descriptor.name)) throw new Error(`two models are named "${descriptor.name}"; names must be unique`)
+      this.#models.set(descriptor.name, new ServedModel(descriptor, config, log))
+    }
+  }
+
+  get size(): number {
+    return this.#models.size
+  }
+
+  list(): ServedModel[] {
+    return [...this.#models.values()]
+  }
+
+  get(name: string): ServedModel {
+    const model = this.#models.get(name)
+    if (!model) throw new CarafeError('MODEL_NOT_FOUND', `No model named "${name}" is served`, [{ model: name, available: [...this.#models.keys()] }])
+    return model
+  }
+
+  has(name: string): boolean {
+    return this.#models.has(name)
+  }
+
+  /** True once every model has loaded, warmed up, and has a live runner. */
+  get ready(): boolean {
+    return this.list().every((m) => m.ready)
+  }
+
+  /** Load every model concurrently; rejects with the first failure. */
+  async start(): Promise<void> {
+    await Promise.all(this.list().map((m) => m.start()))
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.list().map((m) => m.close()))
+  }
+}

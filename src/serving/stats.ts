@@ -1,0 +1,35 @@
+import type { BatchObserver } from '../batching/index.js'
+
+/** Counters a model keeps for GET /v1/models/{name}; Prometheus metrics are fed separately. */
+export class ModelStats implements BatchObserver {
+  warmupMs = 0
+  batches = 0
+  rows = 0
+  /** batch size (rows) → how many batches had it */
+  readonly batchSizes = new Map<number, number>()
+  #runMsTotal = 0
+
+  onBatch(rows: number, _items: number, runMs: number): void {
+    this.batches++
+    this.rows += rows
+    this.#runMsTotal += runMs
+    this.batchSizes.set(rows, (this.batchSizes.get(rows) ?? 0) + 1)
+  }
+
+  /** Mean time of one batch run, for Retry-After estimates. */
+  get meanBatchMs(): number {
+    return this.batches ? this.#runMsTotal / this.batches : 0
+  }
+
+  snapshot() {
+    return {
+      warmupMs: round(this.warmupMs),
+      batches: this.batches,
+      rows: this.rows,
+      meanBatchMs: round(this.meanBatchMs),
+      batchSizes: Object.fromEntries([...this.batchSizes].sort((a, b) => a[0] - b[0])),
+    }
+  }
+}
+
+const round = (x: number) => Math.round(x * 1000) / 1000
