@@ -44,6 +44,7 @@ export async function serve(paths: string[], flags: ServeFlags): Promise<void> {
   process.once('SIGINT', () => stop('SIGINT'))
   try {
     await carafe.listen()
+    await carafe.started
   } catch (error) {
     logger.error({ err: error }, 'start failed')
     await carafe.close().catch(() => undefined)

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify'
 import { CarafeError } from '../errors.js'
 import type { AppDeps } from './deps.js'
 import { replyWithError } from './errors.js'
@@ -12,7 +12,8 @@ export async function buildApp(deps: AppDeps & { logger: FastifyBaseLogger }): P
   const app = Fastify({
     loggerInstance: deps.logger,
     bodyLimit: deps.config.bodyLimit,
-    disableRequestLogging: true,
+    // one line per request, written in onResponse below, instead of Fastify's two
+    logController: new LogController({ disableRequestLogging: true }),
     genReqId: requestIdFor,
     // Fastify's default Ajv coerces "5.1" into 5.1 (STYLE gotcha 1)
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } },

@@ -12,6 +12,8 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_VALIDATION: 'INVALID_INPUT',
 }
 
+const UNEXPECTED = new Set<ErrorCode>(['PREDICTION_FAILED', 'INTERNAL', 'RUNNER_CRASHED'])
+
 export interface ErrorBody {
   error: { code: ErrorCode; message: string; details: unknown[]; requestId: string }
 }
@@ -47,8 +49,9 @@ export function errorBody(error: CarafeError, requestId: string): ErrorBody {
 export function replyWithError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const carafe = toCarafeError(error)
   const status = ERRORS[carafe.code].status
-  if (status >= 500) request.log.error({ err: error, cause: (error as Error)?.cause, code: carafe.code }, 'request failed')
-  else request.log.info({ code: carafe.code, message: carafe.message }, 'request refused')
+  // A model or server fault is logged with its stack; a refusal (bad input, overload, not ready) is one line.
+  if (UNEXPECTED.has(carafe.code)) request.log.error({ err: error, cause: (error as Error)?.cause, code: carafe.code }, 'request failed')
+  else request.log[status >= 500 ? 'warn' : 'info']({ code: carafe.code, message: carafe.message }, 'request refused')
   if (carafe.retryAfter !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(carafe.retryAfter))))
   return reply.code(status).type('application/json').send(errorBody(carafe, request.id))
 }

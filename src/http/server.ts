@@ -7,8 +7,10 @@ import { buildApp } from './app.js'
 export interface Carafe {
   app: FastifyInstance
   registry: ModelRegistry
-  /** Listen first (so /healthz answers and /readyz says 503 while loading), then load every model. */
+  /** Listen first (so /healthz answers and /readyz says 503 while loading), then load every model in the background. */
   listen(): Promise<string>
+  /** Settles when every model has loaded and warmed up (rejects on the first that cannot). */
+  readonly started: Promise<void>
   /** Stop accepting, answer what was accepted, stop the runners. */
   close(): Promise<void>
 }
@@ -26,13 +28,16 @@ export async function createCarafe({ descriptors, config, logger }: {
   const registry = new ModelRegistry(descriptors, config, logger)
   const app = await buildApp({ config, registry, logger })
   let closing: Promise<void> | undefined
+  let markStarted: (value: Promise<void>) => void
+  const started = new Promise<void>((resolve) => (markStarted = resolve))
+  started.catch(() => undefined) // observed by whoever awaits it; never an unhandled rejection
   return {
     app,
     registry,
+    started,
     async listen() {
       const url = await app.listen({ port: config.port, host: config.host })
-      await registry.start()
-      logger.info({ models: registry.list().map((m) => m.name), url }, 'ready')
+      markStarted(registry.start().then(() => logger.info({ models: registry.list().map((m) => m.name), url }, 'ready')))
       return url
     },
     close() {

@@ -16,7 +16,10 @@ export interface ModelDescriptor {
   source: ModelSource
   input: JsonSchema
   output?: JsonSchema
+  /** Class names, in the order of the model's scores. */
   labels?: string[]
+  /** Turn each prediction (a row of scores) into {label, probabilities}; set for ONNX classifiers with labels. */
+  classify?: boolean
   examples: unknown[]
   batch: BatchPolicy
   settings: ModelSettings

@@ -33,7 +33,8 @@ export async function loadDirectoryDescriptor(dir: string): Promise<ModelDescrip
   const file = await findModelFile(versionDir, config.model, configPath)
   const base = file.endsWith('.onnx') ? await loadOnnxDescriptor(file, config.name ?? dirName(dir)) : await loadHandlerDescriptor(file)
   const { name, description, labels, examples, model: _file, batch, ...settings } = config
-  if (labels && base.source.kind === 'onnx') checkLabelCount(labels, base, configPath)
+  const classify = labels !== undefined && base.source.kind === 'onnx'
+  if (classify) checkLabelCount(labels, base, configPath)
   return {
     ...base,
     name: name ?? base.name,
@@ -41,7 +42,8 @@ export async function loadDirectoryDescriptor(dir: string): Promise<ModelDescrip
     description: description ?? base.description,
     dir,
     labels: labels ?? base.labels,
-    output: labels ? labelledOutputSchema(labels) : base.output,
+    classify,
+    output: classify ? labelledOutputSchema(labels) : base.output,
     examples: examples ?? base.examples,
     batch: batch ?? base.batch,
     settings,

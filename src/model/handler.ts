@@ -3,7 +3,6 @@ import { access } from 'node:fs/promises'
 import { definitionProblem, type ModelDefinition } from './contract.js'
 import { ModelLoadError, NO_BATCHING, type ModelDescriptor } from './descriptor.js'
 import { importModule } from './import-module.js'
-import { labelledOutputSchema } from './labels.js'
 
 /** Import a handler module and return its definition, or a one-line error naming the file. */
 export async function importDefinition(path: string): Promise<ModelDefinition> {
@@ -35,7 +34,8 @@ export async function loadHandlerDescriptor(path: string): Promise<ModelDescript
     dir: dirname(path),
     source: { kind: 'handler', path },
     input: definition.input,
-    output: definition.labels ? labelledOutputSchema(definition.labels) : definition.output,
+    // a handler's labels describe its classes; it shapes its own output
+    output: definition.output,
     labels: definition.labels,
     examples: definition.examples ?? [],
     batch: definition.batch ?? NO_BATCHING,

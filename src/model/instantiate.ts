@@ -4,7 +4,7 @@ import type { Logger, ModelDefinition, PredictContext, SetupContext } from './co
 import type { ModelDescriptor } from './descriptor.js'
 import { importDefinition } from './handler.js'
 import { applyLabels } from './labels.js'
-import { onnxDefinition, type OnnxOptions } from './onnx-predictor.js'
+import { onnxDefinition, sessionOptions, type OnnxOptions } from './onnx-predictor.js'
 import { compileInstanceValidator } from './validate.js'
 
 /** A model ready to run inside a runner: the only place, with the loaders, that knows the kinds of model. */
@@ -18,12 +18,12 @@ export async function instantiate(descriptor: ModelDescriptor, log: Logger, opti
   const definition: Pick<ModelDefinition, 'setup' | 'predict'> = source.kind === 'onnx'
     ? onnxDefinition(source.path, source.signature, options)
     : await importDefinition(source.path)
-  const labels = descriptor.labels
+  const labels = descriptor.classify ? descriptor.labels : undefined
   const checkOutputs = descriptor.output ? compileInstanceValidator(descriptor.output, 'output') : undefined
   const setupContext: SetupContext = {
     dir: descriptor.dir,
     log,
-    onnx: (path) => ort.InferenceSession.create(isAbsolute(path) ? path : join(descriptor.dir, path), { intraOpNumThreads: options.intraOpNumThreads }),
+    onnx: (path) => ort.InferenceSession.create(isAbsolute(path) ? path : join(descriptor.dir, path), sessionOptions(options)),
   }
   return {
     setup: async () => definition.setup?.(setupContext),

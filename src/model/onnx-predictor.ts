@@ -39,11 +39,7 @@ export function onnxDefinition(path: string, signature: OnnxSignature, options: 
 
   return {
     async setup() {
-      session = await ort.InferenceSession.create(path, {
-        intraOpNumThreads: options.intraOpNumThreads,
-        interOpNumThreads: 1,
-        graphOptimizationLevel: 'all',
-      })
+      session = await ort.InferenceSession.create(path, sessionOptions(options))
     },
     async predict(instances: Instance[]) {
       // Only instances of the same shape stack; a batch of mixed dynamic shapes runs as several groups.
@@ -62,6 +58,11 @@ export function onnxDefinition(path: string, signature: OnnxSignature, options: 
       return out
     },
   }
+}
+
+/** onnxruntime-node rejects keys set to undefined, so only present options are passed. */
+export function sessionOptions({ intraOpNumThreads }: OnnxOptions): ort.InferenceSession.SessionOptions {
+  return { graphOptimizationLevel: 'all', ...(intraOpNumThreads ? { intraOpNumThreads } : {}) }
 }
 
 function stack(info: TensorInfo, values: unknown[], batched: boolean): ort.Tensor {

@@ -10,7 +10,8 @@ export interface InstanceProblem {
 }
 
 // No coercion: "5.1" in a number array is an error, not a number (STYLE gotcha 1). allErrors stays off (DoS).
-const ajv = new Ajv({ coerceTypes: false, useDefaults: false, allErrors: false, strict: false, allowUnionTypes: true })
+// strictNumbers: NaN and Infinity (JSON's 1e999) are not numbers; strict: false alone would turn that off.
+const ajv = new Ajv({ coerceTypes: false, useDefaults: false, allErrors: false, strict: false, strictNumbers: true, allowUnionTypes: true })
 ajv.addKeyword({
   keyword: 'x-rectangular',
   schemaType: 'boolean',
