@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict'
+import { before, after, describe, it } from 'node:test'
+import { example, fixture } from '../helpers/paths.js'
+import { assertNoStack, get, post, startServer, type TestServer } from '../helpers/server.js'
+
+// The foundation's bad-input table: every case is JSON with a stable code, never a stack, and the server keeps serving.
+describe('bad input', () => {
+  let server: TestServer
+  let predict: string
+  before(async () => {
+    server = await startServer([example('iris'), fixture('handlers/throws.ts')], { config: { bodyLimit: 64 * 1024 } })
+    predict = `${server.url}/v1/models/iris:predict`
+  })
+  after(() => server.close())
+
+  async function expectError(response: Promise<{ status: number; body: any; text: string }>, status: number, code: string) {
+    const answer = await response
+    assert.equal(answer.status, status, answer.text)
+    assert.equal(answer.body?.error?.code, code, answer.text)
+    assert.equal(typeof answer.body.error.message, 'string')
+    assert.ok(Array.isArray(answer.body.error.details))
+    assertNoStack(answer.text)
+    return answer.body.error
+  }
+
+  it('malformed JSON → 400 MALFORMED_JSON', async () => {
+    await expectError(post(predict, '{"instances": [[5.1, 3.5,', { 'content-type': 'application/json' }), 400, 'MALFORMED_JSON')
+    await expectError(post(predict, '{"instances": [[NaN, 1, 2, 3]]}', { 'content-type': 'application/json' }), 400, 'MALFORMED_JSON')
+  })
+
+  it('empty body → 400 MALFORMED_JSON', async () => {
+    await expectError(post(predict, '', { 'content-type': 'application/json' }), 400, 'MALFORMED_JSON')
+  })
+
+  it('body not an object, instances missing or empty → 400 INVALID_INPUT', async () => {
+    for (const body of [[1, 2], 'instances', 42, null, {}, { instances: [] }, { instances: 'x' }, { inputs: [[1, 2, 3, 4]] }]) {
+      await expectError(post(predict, JSON.stringify(body), { 'content-type': 'application/json' }), 400, 'INVALID_INPUT')
+    }
+  })
+
+  it('wrong element type, rank or fixed dimension → 400 INVALID_INPUT naming instance and path', async () => {
+    const cases: [unknown, number, string][] = [
+      [[[5.1, 3.5, 1.4, 0.2], [5.1, '3.5', 1.4, 0.2]], 1, '/1'], // a string in a number array
+      [[[5.1, 3.5, 1.4, 0.2], [5.1, 3.5, 1.4]], 1, '/'], // wrong fixed dimension
+      [[[[5.1], [3.5], [1.4], [0.2]]], 0, '/0'], // wrong rank
+      [[[[5.1, 3.5, 1.4, 0.2]]], 0, '/'], // wrong rank, caught as a wrong length
+      [[5.1], 0, '/'], // rank 0
+      [[[5.1, 3.5, 1.4, 1e999]], 0, '/3'], // Infinity
+      [[[5.1, 3.5, true, 0.2]], 0, '/2'],
+      [[[5.1, 3.5, null, 0.2]], 0, '/2'],
+    ]
+    for (const [instances, index, path] of cases) {
+      const error = await expectError(post(predict, { instances }), 400, 'INVALID_INPUT')
+      assert.equal(error.details[0].instance, index, JSON.stringify(instances))
+      assert.equal(error.details[0].path, path, JSON.stringify(instances))
+    }
+  })
+
+  it('"NaN" and "Infinity" strings where numbers are expected → 400 INVALID_INPUT', async () => {
+    for (const bad of ['NaN', 'Infinity', '1e999']) await expectError(post(predict, { instances: [[5.1, 3.5, 1.4, bad]] }), 400, 'INVALID_INPUT')
+  })
+
+  it('body over the limit → 413 PAYLOAD_TOO_LARGE', async () => {
+    const big = { instances: Array.from({ length: 5000 }, () => [5.1, 3.5, 1.4, 0.2]) }
+    await expectError(post(predict, big), 413, 'PAYLOAD_TOO_LARGE')
+  })
+
+  it('a content type other than JSON → 415 UNSUPPORTED_MEDIA_TYPE', async () => {
+    for (const type of ['text/plain', 'application/xml', 'application/x-www-form-urlencoded', 'image/png']) {
+      await expectError(post(predict, '{"instances":[[5.1,3.5,1.4,0.2]]}', { 'content-type': type }), 415, 'UNSUPPORTED_MEDIA_TYPE')
+    }
+  })
+
+  it('unknown model → 404 MODEL_NOT_FOUND', async () => {
+    await expectError(post(`${server.url}/v1/models/nope:predict`, { instances: [[1, 2, 3, 4]] }), 404, 'MODEL_NOT_FOUND')
+    await expectError(get(`${server.url}/v1/models/nope`), 404, 'MODEL_NOT_FOUND')
+  })
+
+  it('wrong method → 405 with Allow', async () => {
+    for (const method of ['GET', 'PUT', 'DELETE']) {
+      const response = await fetch(predict, { method })
+      const text = await response.text()
+      assert.equal(response.status, 405, text)
+      assert.equal(JSON.parse(text).error.code, 'METHOD_NOT_ALLOWED')
+      assert.equal(response.headers.get('allow'), 'POST')
+      assertNoStack(text)
+    }
+    const response = await fetch(`${server.url}/v1/models/iris`, { method: 'POST' })
+    assert.equal(response.status, 405)
+    assert.equal(response.headers.get('allow'), 'GET, HEAD')
+  })
+
+  it('an unknown path → 404 NOT_FOUND; a verb after ":" other than predict is not a model name', async () => {
+    await expectError(get(`${server.url}/nothing/here`), 404, 'NOT_FOUND')
+    await expectError(post(`${server.url}/v1/models/iris:explain`, { instances: [[1, 2, 3, 4]] }), 404, 'NOT_FOUND')
+  })
+
+  it('a handler that throws → 500 PREDICTION_FAILED with the request id; the stack only in the log', async () => {
+    const answer = await post(`${server.url}/v1/models/throws:predict`, { instances: [1] }, { 'x-request-id': 'test-throws-1' })
+    const error = await expectError(Promise.resolve(answer), 500, 'PREDICTION_FAILED')
+    assert.equal(error.requestId, 'test-throws-1')
+    assert.equal(answer.headers.get('x-request-id'), 'test-throws-1')
+    assert.ok(!answer.text.includes('secret detail'))
+    const logged = server.logs.find((line) => line.reqId === 'test-throws-1' && line.level === 50)
+    assert.ok(logged, 'the failure is logged with the request id')
+    assert.match(JSON.stringify(logged), /secret detail/)
+    assert.match(JSON.stringify(logged), /at /)
+  })
+
+  it('a bad timeout header → 400 INVALID_INPUT', async () => {
+    await expectError(post(predict, { instances: [[5.1, 3.5, 1.4, 0.2]] }, { 'x-carafe-timeout-ms': 'soon' }), 400, 'INVALID_INPUT')
+  })
+
+  it('keeps serving after all of that, and logs one line per request with id, model, status and latency', async () => {
+    const answer = await post(predict, { instances: [[5.1, 3.5, 1.4, 0.2]] }, { 'x-request-id': 'after-all' })
+    assert.equal(answer.status, 200)
+    assert.equal(answer.body.predictions[0].label, 'setosa')
+    const lines = server.logs.filter((line) => line.reqId === 'after-all' && line.msg === 'request')
+    assert.equal(lines.length, 1)
+    assert.equal(lines[0].model, 'iris')
+    assert.equal(lines[0].status, 200)
+    assert.equal(typeof lines[0].ms, 'number')
+  })
+})
