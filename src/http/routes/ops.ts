@@ -9,4 +9,7 @@ export async function opsRoutes(app: FastifyInstance, { registry }: AppDeps): Pr
     const ready = registry.ready
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', models })
   })
+  // KServe V2 health, beside ours so that it stays open when API keys are on
+  app.get('/v2/health/live', async () => ({ live: true }))
+  app.get('/v2/health/ready', async (_request, reply) => reply.code(registry.ready ? 200 : 503).send({ ready: registry.ready }))
 }

@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { example, fixture } from '../helpers/paths.js'
+import { assertNoStack, get, post, startServer, type TestServer } from '../helpers/server.js'
+
+describe('KServe V2 Open Inference Protocol', () => {
+  let server: TestServer
+  before(async () => {
+    server = await startServer([example('iris'), join(example('mlp'), '1', 'model.onnx'), fixture('handlers/echo.ts')])
+  })
+  after(() => server.close())
+
+  it('server and model metadata, health', async () => {
+    assert.equal((await get(`${server.url}/v2`)).body.name, 'carafe')
+    assert.equal((await get(`${server.url}/v2/health/live`)).status, 200)
+    assert.equal((await get(`${server.url}/v2/health/ready`)).body.ready, true)
+    assert.equal((await get(`${server.url}/v2/models/iris/ready`)).body.ready, true)
+    const meta = (await get(`${server.url}/v2/models/iris`)).body
+    assert.deepEqual(meta.inputs, [{ name: 'input', datatype: 'FP32', shape: [-1, 4] }])
+    assert.deepEqual(meta.versions, ['1'])
+  })
+
+  it('infers from a flat row-major tensor, matching the V1 answer', async () => {
+    const rows = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]
+    const v2 = await post(`${server.url}/v2/models/iris/versions/1/infer`, { id: 'r1', inputs: [{ name: 'input', shape: [2, 4], datatype: 'FP32', data: rows.flat() }] })
+    assert.equal(v2.status, 200, v2.text)
+    assert.equal(v2.body.id, 'r1')
+    const labels = v2.body.outputs.find((o: { name: string }) => o.name === 'label')
+    assert.deepEqual(labels.data, ['setosa', 'virginica'])
+    const v1 = await post(`${server.url}/v1/models/iris:predict`, { instances: rows })
+    const probs = v2.body.outputs.find((o: { name: string }) => o.name === 'probabilities')
+    assert.deepEqual(probs.shape, [2, 3])
+    assert.deepEqual(probs.data.slice(0, 3), Object.values(v1.body.predictions[0].probabilities))
+  })
+
+  it('a bare ONNX model answers tensors by output name', async () => {
+    const data = Array.from({ length: 2 * 256 }, (_, i) => (i % 7) / 7)
+    const answer = await post(`${server.url}/v2/models/model/infer`, { inputs: [{ name: 'input', shape: [2, 256], datatype: 'FP32', data }] })
+    assert.equal(answer.status, 200, answer.text)
+    assert.deepEqual(answer.body.outputs[0].shape, [2, 10])
+    assert.equal(answer.body.outputs[0].data.length, 20)
+  })
+
+  it('refuses bad tensors with INVALID_INPUT, unknown versions with MODEL_NOT_FOUND', async () => {
+    const cases = [
+      { inputs: [] },
+      { inputs: [{ name: 'wrong', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] }] },
+      { inputs: [{ name: 'input', shape: [1, 4], datatype: 'INT64', data: [1, 2, 3, 4] }] },
+      { inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3] }] },
+      { inputs: [{ name: 'input', shape: [1, 3], datatype: 'FP32', data: [1, 2, 3] }] },
+      { inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 'x'] }] },
+      { inputs: [{ name: 'input', shape: [-1, 4], datatype: 'FP32', data: [1, 2, 3, 4] }] },
+    ]
+    for (const body of cases) {
+      const answer = await post(`${server.url}/v2/models/iris/infer`, body)
+      assert.equal(answer.status, 400, `${JSON.stringify(body)} → ${answer.text}`)
+      assert.equal(answer.body.error.code, 'INVALID_INPUT')
+      assertNoStack(answer.text)
+    }
+    const version = await post(`${server.url}/v2/models/iris/versions/7/infer`, { inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] }] })
+    assert.equal(version.status, 404)
+    assert.equal(version.body.error.code, 'MODEL_NOT_FOUND')
+    const handler = await post(`${server.url}/v2/models/echo/infer`, { inputs: [{ name: 'x', shape: [1], datatype: 'FP32', data: [1] }] })
+    assert.equal(handler.status, 400)
+    assert.match(handler.body.error.message, /:predict/)
+  })
+})
