@@ -10,33 +10,51 @@ export interface BatchObserver {
 }
 
 /**
- * The loop between one model queue and one runner: collect a batch, drop what is expired or abandoned,
- * run the rest as one call, hand each item its slice. Ends when the queue is closed and drained.
+ * The loop between one model queue and one runner (a model with N workers runs N of these on one queue):
+ * wait until the runner is up, collect a batch, drop what is expired or abandoned, run the rest as one call,
+ * hand each item its slice. Ends when the queue is closed and drained.
  */
 export async function runBatcher(queue: BoundedQueue<WorkItem>, runner: Runner, policy: BatchPolicy, observer?: BatchObserver): Promise<void> {
   for (;;) {
+    // a runner being restarted takes nothing from the queue, so its items go to a live runner or wait for the replacement
+    if (runner.state !== 'ready' && !(await runner.whenReady().then(() => true, () => false))) return
     const batch = await collectBatch(queue, policy, rowsOf)
     if (batch.length === 0) return
-    await runner.whenReady().catch(() => undefined)
+    if (runner.state !== 'ready') {
+      for (const item of batch.reverse()) queue.putBack(item)
+      continue
+    }
     const live = batch.filter((item) => {
       const reason = refusal(item)
       if (reason) item.reject(reason)
       return !reason
     })
     if (live.length === 0) continue
-    const inputs = live.length === 1 ? live[0].instances : live.flatMap((item) => item.instances)
-    const started = performance.now()
     try {
-      const outputs = await runner.run(inputs, { onProgress: live.length === 1 ? live[0].onProgress : undefined, signal: live.length === 1 ? live[0].signal : undefined })
-      observer?.onBatch(inputs.length, live.length, performance.now() - started)
-      let offset = 0
-      for (const item of live) {
-        item.resolve(outputs.slice(offset, offset + item.instances.length))
-        offset += item.instances.length
-      }
+      await runItems(runner, live, observer)
     } catch (error) {
-      for (const item of live) item.reject(error as Error)
+      // one bad item must not fail its neighbours: run each alone so only the culprit gets the error
+      if (live.length > 1 && (error as CarafeError)?.code === 'PREDICTION_FAILED') {
+        for (const item of live) await runItems(runner, [item], observer).catch((e) => item.reject(e as Error))
+      } else for (const item of live) item.reject(error as Error)
     }
+  }
+}
+
+async function runItems(runner: Runner, items: WorkItem[], observer?: BatchObserver): Promise<void> {
+  const inputs = items.length === 1 ? items[0].instances : items.flatMap((item) => item.instances)
+  const one = items.length === 1 ? items[0] : undefined
+  const started = performance.now()
+  const outputs = await runner.run(inputs, {
+    onProgress: one?.onProgress,
+    signal: one?.signal,
+    deadline: Math.max(...items.map((item) => item.deadline)),
+  })
+  observer?.onBatch(inputs.length, items.length, performance.now() - started)
+  let offset = 0
+  for (const item of items) {
+    item.resolve(outputs.slice(offset, offset + item.instances.length))
+    offset += item.instances.length
   }
 }
 

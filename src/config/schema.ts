@@ -8,6 +8,13 @@ export const ModelSettings = Type.Object({
   }, { additionalProperties: false })),
   maxQueue: Type.Optional(Type.Integer({ minimum: 1 })),
   workers: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
+  // 'process' runs the model in a child process: a native crash or process.exit cannot take the server down
+  isolation: Type.Optional(Type.Union([Type.Literal('thread'), Type.Literal('process')])),
+  intraOpThreads: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
+  // this model's deadline (queue wait + batching + execution); a client may still ask for less
+  timeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+  // heap limit of the runner; past it the runner dies and restarts, the server stays up
+  maxMemoryMb: Type.Optional(Type.Integer({ minimum: 16 })),
 }, { additionalProperties: false })
 export type ModelSettings = Static<typeof ModelSettings>
 

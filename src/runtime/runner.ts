@@ -1,6 +1,6 @@
-import { Worker } from 'node:worker_threads'
 import { CarafeError } from '../errors.js'
 import type { Logger, ModelDescriptor } from '../model/index.js'
+import { spawnRunner, type RunnerChannel, type SpawnOptions } from './channel.js'
 import type { FromWorker, RunnerOptions, ToWorker } from './protocol.js'
 
 export type RunnerState = 'starting' | 'ready' | 'down' | 'closed'
@@ -8,6 +8,8 @@ export type RunnerState = 'starting' | 'ready' | 'down' | 'closed'
 export interface RunOptions {
   signal?: AbortSignal
   onProgress?: (fraction: number) => void
+  /** performance.now() time after which nobody waits for this run: a runner still busy then is stuck, and replaced. */
+  deadline?: number
 }
 
 /** Where a model runs, away from the HTTP event loop. */
@@ -28,22 +30,23 @@ interface Pending {
   resolve(outputs: unknown[]): void
   reject(error: Error): void
   onProgress?: (fraction: number) => void
+  watchdog?: NodeJS.Timeout
 }
 
-/** One worker thread holding one copy of the model; restarted with back-off when it dies. */
+/** One worker thread (or child process) holding one copy of the model; replaced when it dies or hangs. */
 export class WorkerRunner implements Runner {
-  #worker: Worker | undefined
+  #channel: RunnerChannel | undefined
   #state: RunnerState = 'starting'
   #restarts = 0
   #backoffMs = RESTART_BACKOFF_MS.first
   #nextId = 1
   #pending = new Map<number, Pending>()
-  #readyWaiters: (() => void)[] = []
+  #readyWaiters: { resolve(): void; reject(error: Error): void }[] = []
   readonly #descriptor: ModelDescriptor
-  readonly #options: RunnerOptions
+  readonly #options: RunnerOptions & SpawnOptions
   readonly #log: Logger
 
-  constructor(descriptor: ModelDescriptor, log: Logger, options: RunnerOptions = {}) {
+  constructor(descriptor: ModelDescriptor, log: Logger, options: RunnerOptions & SpawnOptions = {}) {
     this.#descriptor = descriptor
     this.#log = log
     this.#options = options
@@ -59,11 +62,12 @@ export class WorkerRunner implements Runner {
 
   start(): Promise<{ warmupMs: number }> {
     return new Promise((resolve, reject) => {
-      const worker = new Worker(new URL('./worker-entry.js', import.meta.url))
-      this.#worker = worker
+      const channel = spawnRunner(this.#options)
+      this.#channel = channel
       this.#state = 'starting'
       let started = false
-      worker.on('message', (message: FromWorker) => {
+      channel.onMessage((message: FromWorker) => {
+        if (this.#channel !== channel) return
         if (message.type === 'ready') {
           started = true
           this.#setReady()
@@ -73,13 +77,13 @@ export class WorkerRunner implements Runner {
           if (!started) reject(new Error(message.message))
         } else this.#onMessage(message)
       })
-      worker.on('error', (error) => {
-        this.#log.error({ model: this.#descriptor.name, err: error }, 'runner thread error')
+      channel.onError((error) => {
+        this.#log.error({ model: this.#descriptor.name, err: error }, 'runner error')
         if (!started) reject(error)
       })
-      worker.on('exit', (code) => {
-        if (this.#worker !== worker) return
-        this.#worker = undefined
+      channel.onExit((code) => {
+        if (this.#channel !== channel) return
+        this.#channel = undefined
         if (this.#state === 'closed') return
         this.#failInFlight(new CarafeError('RUNNER_CRASHED'))
         if (!started) return reject(new Error(`${this.#descriptor.name}: the runner exited with code ${code} during setup`))
@@ -87,50 +91,60 @@ export class WorkerRunner implements Runner {
         this.#state = 'down'
         this.#scheduleRestart()
       })
-      const init: ToWorker = { type: 'init', descriptor: this.#descriptor, options: this.#options }
-      worker.postMessage(init)
+      channel.post({ type: 'init', descriptor: this.#descriptor, options: { intraOpNumThreads: this.#options.intraOpNumThreads } })
     })
   }
 
   whenReady(): Promise<void> {
     if (this.#state === 'ready') return Promise.resolve()
     if (this.#state === 'closed') return Promise.reject(new CarafeError('SHUTTING_DOWN'))
-    return new Promise((resolve) => this.#readyWaiters.push(resolve))
+    return new Promise((resolve, reject) => this.#readyWaiters.push({ resolve, reject }))
   }
 
-  run(inputs: unknown[], { signal, onProgress }: RunOptions = {}): Promise<unknown[]> {
-    const worker = this.#worker
-    if (!worker || this.#state !== 'ready') return Promise.reject(new CarafeError('RUNNER_CRASHED', 'The model runner is not running; it is being restarted'))
+  run(inputs: unknown[], { signal, onProgress, deadline }: RunOptions = {}): Promise<unknown[]> {
+    const channel = this.#channel
+    if (!channel || this.#state !== 'ready') return Promise.reject(new CarafeError('RUNNER_CRASHED', 'The model runner is not running; it is being restarted'))
     const id = this.#nextId++
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject, onProgress })
-      signal?.addEventListener('abort', () => worker.postMessage({ type: 'cancel', id } satisfies ToWorker), { once: true })
-      worker.postMessage({ type: 'predict', id, inputs } satisfies ToWorker)
+      const pending: Pending = { resolve, reject, onProgress }
+      if (deadline !== undefined) {
+        pending.watchdog = setTimeout(() => this.#onHang(channel, id), Math.max(0, deadline - performance.now()))
+        pending.watchdog.unref()
+      }
+      this.#pending.set(id, pending)
+      signal?.addEventListener('abort', () => channel.post({ type: 'cancel', id } satisfies ToWorker), { once: true })
+      channel.post({ type: 'predict', id, inputs } satisfies ToWorker)
     })
   }
 
   async close(): Promise<void> {
     this.#state = 'closed'
-    const worker = this.#worker
-    this.#worker = undefined
+    const channel = this.#channel
+    this.#channel = undefined
     this.#failInFlight(new CarafeError('SHUTTING_DOWN'))
-    if (worker) await worker.terminate()
+    for (const waiter of this.#readyWaiters.splice(0)) waiter.reject(new CarafeError('SHUTTING_DOWN'))
+    if (channel) await channel.kill()
+  }
+
+  /** A run outlived its batch's deadline: the runner is stuck (or far too slow); kill it and start a fresh one. */
+  #onHang(channel: RunnerChannel, id: number): void {
+    if (this.#channel !== channel || !this.#pending.has(id) || this.#state === 'closed') return
+    this.#log.error({ model: this.#descriptor.name }, 'runner stuck past the deadline of its batch; terminating and replacing it')
+    this.#channel = undefined
+    this.#state = 'down'
+    this.#failInFlight(new CarafeError('DEADLINE_EXCEEDED', 'The model did not finish in time; its runner was stopped and replaced'))
+    void channel.kill().finally(() => this.#restart())
   }
 
   #onMessage(message: Exclude<FromWorker, { type: 'ready' | 'fatal' }>): void {
     switch (message.type) {
-      case 'result': {
-        const pending = this.#pending.get(message.id)
-        this.#pending.delete(message.id)
-        pending?.resolve(message.outputs)
+      case 'result':
+        this.#take(message.id)?.resolve(message.outputs)
         break
-      }
       case 'error': {
-        const pending = this.#pending.get(message.id)
-        this.#pending.delete(message.id)
         const error = new CarafeError(message.code, message.code === 'PREDICTION_FAILED' ? undefined : message.message)
         error.cause = { message: message.message, stack: message.stack }
-        pending?.reject(error)
+        this.#take(message.id)?.reject(error)
         break
       }
       case 'progress':
@@ -142,29 +156,37 @@ export class WorkerRunner implements Runner {
     }
   }
 
+  #take(id: number): Pending | undefined {
+    const pending = this.#pending.get(id)
+    this.#pending.delete(id)
+    clearTimeout(pending?.watchdog)
+    return pending
+  }
+
   #setReady(): void {
     this.#state = 'ready'
-    for (const wake of this.#readyWaiters.splice(0)) wake()
+    for (const waiter of this.#readyWaiters.splice(0)) waiter.resolve()
   }
 
   #failInFlight(error: CarafeError): void {
-    for (const pending of this.#pending.values()) pending.reject(error)
-    this.#pending.clear()
+    for (const id of [...this.#pending.keys()]) this.#take(id)?.reject(error)
   }
 
   #scheduleRestart(): void {
     const delay = this.#backoffMs
     this.#backoffMs = Math.min(this.#backoffMs * 2, RESTART_BACKOFF_MS.max)
-    setTimeout(() => {
-      if (this.#state === 'closed') return
-      this.#restarts++
-      this.start().then(
-        () => (this.#backoffMs = RESTART_BACKOFF_MS.first),
-        (error) => {
-          this.#log.error({ model: this.#descriptor.name, err: error }, 'runner restart failed')
-          if (this.#state !== 'closed') this.#scheduleRestart()
-        },
-      )
-    }, delay).unref()
+    setTimeout(() => this.#restart(), delay).unref()
+  }
+
+  #restart(): void {
+    if (this.#state === 'closed') return
+    this.#restarts++
+    this.start().then(
+      () => (this.#backoffMs = RESTART_BACKOFF_MS.first),
+      (error) => {
+        this.#log.error({ model: this.#descriptor.name, err: error }, 'runner restart failed')
+        if (this.#state !== 'closed') this.#scheduleRestart()
+      },
+    )
   }
 }

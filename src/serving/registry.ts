@@ -42,6 +42,11 @@ export class ModelRegistry {
     await Promise.all(this.list().map((m) => m.start()))
   }
 
+  /** First step of a graceful shutdown: readiness turns false and new predictions get SHUTTING_DOWN. */
+  stopAccepting(): void {
+    for (const m of this.list()) m.stopAccepting()
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.list().map((m) => m.close()))
   }

@@ -3,9 +3,10 @@ import { CarafeError } from '../errors.js'
 import { compileInstanceValidator, type Logger, type ModelDescriptor } from '../model/index.js'
 import { BoundedQueue, runBatcher, type WorkItem } from '../batching/index.js'
 import { WorkerRunner, type Runner } from '../runtime/index.js'
+import { estimateWaitMs, refuseEarly } from './admission.js'
 import { ModelStats } from './stats.js'
 
-export type ModelState = 'loading' | 'ready' | 'failed' | 'down' | 'stopped'
+export type ModelState = 'loading' | 'ready' | 'failed' | 'down' | 'stopping' | 'stopped'
 
 export interface PredictOptions {
   /** Milliseconds this prediction may take in all, queue wait included. */
@@ -14,7 +15,7 @@ export interface PredictOptions {
   onProgress?: (fraction: number) => void
 }
 
-/** A model as the server offers it: validation, the bounded queue, the batcher and the runner behind it. */
+/** A model as the server offers it: validation, the bounded queue, and one batcher loop per runner behind it. */
 export class ServedModel {
   readonly descriptor: ModelDescriptor
   readonly stats = new ModelStats()
@@ -22,25 +23,28 @@ export class ServedModel {
   #state: ModelState = 'loading'
   #error: string | undefined
   readonly #queue: BoundedQueue<WorkItem>
-  readonly #runner: Runner
+  readonly #runners: Runner[]
   readonly #config: Readonly<Config>
-  #loop: Promise<void> | undefined
+  #loops: Promise<void>[] = []
 
   constructor(descriptor: ModelDescriptor, config: Readonly<Config>, log: Logger, runner?: Runner) {
     this.descriptor = descriptor
     this.#config = config
     this.validate = compileInstanceValidator(descriptor.input)
     this.#queue = new BoundedQueue(descriptor.settings.maxQueue ?? config.maxQueue)
-    this.#runner = runner ?? new WorkerRunner(descriptor, log)
+    const { workers = 1, isolation, intraOpThreads, maxMemoryMb } = descriptor.settings
+    this.#runners = runner ? [runner] : Array.from({ length: workers }, () =>
+      new WorkerRunner(descriptor, log, { isolation, intraOpNumThreads: intraOpThreads, maxMemoryMb }))
   }
 
   get name(): string {
     return this.descriptor.name
   }
 
-  /** Ready means loaded, warmed up, and a runner alive right now. */
+  /** Ready means loaded, warmed up, and at least one runner alive right now. */
   get state(): ModelState {
-    if (this.#state === 'ready' && this.#runner.state !== 'ready') return 'down'
+    if (this.#state === 'ready' && this.#queue.closed) return 'stopping'
+    if (this.#state === 'ready' && !this.#runners.some((r) => r.state === 'ready')) return 'down'
     return this.#state
   }
 
@@ -48,25 +52,38 @@ export class ServedModel {
     return this.state === 'ready'
   }
 
+  get restarts(): number {
+    return this.#runners.reduce((sum, r) => sum + r.restarts, 0)
+  }
+
   async start(): Promise<void> {
     try {
-      const { warmupMs } = await this.#runner.start()
+      const [{ warmupMs }] = await Promise.all(this.#runners.map((r) => r.start()))
       this.stats.warmupMs = warmupMs
       this.#state = 'ready'
-      this.#loop = runBatcher(this.#queue, this.#runner, this.descriptor.batch, this.stats)
+      this.#loops = this.#runners.map((r) => runBatcher(this.#queue, r, this.descriptor.batch, this.stats))
     } catch (error) {
       this.#state = 'failed'
       this.#error = (error as Error).message
+      await Promise.all(this.#runners.map((r) => r.close()))
       throw error
     }
   }
 
   /** Validate, queue, and wait for this request's outputs (one per instance, in order). */
   predict(instances: unknown[], { timeoutMs, signal, onProgress }: PredictOptions = {}): Promise<unknown[]> {
-    this.validate(instances)
     if (this.#state === 'stopped' || this.#queue.closed) return Promise.reject(new CarafeError('SHUTTING_DOWN'))
+    this.validate(instances)
     if (this.#state !== 'ready') return Promise.reject(new CarafeError('NOT_READY', `Model "${this.name}" is ${this.#state}`))
-    const budget = Math.min(timeoutMs ?? this.#config.timeoutMs, this.#config.timeoutMs)
+    const limit = this.descriptor.settings.timeoutMs ?? this.#config.timeoutMs
+    const budget = Math.min(timeoutMs ?? limit, limit)
+    const refusal = refuseEarly(this.name, {
+      queued: this.#queue.length,
+      capacity: this.#queue.capacity,
+      budgetMs: budget,
+      waitMs: estimateWaitMs(this.#queue.length, this.stats, this.descriptor.batch, this.#runners.length),
+    })
+    if (refusal) return Promise.reject(refusal)
     const enqueuedAt = performance.now()
     return new Promise<unknown[]>((resolve, reject) => {
       let settled = false
@@ -74,6 +91,7 @@ export class ServedModel {
         if (settled) return
         settled = true
         clearTimeout(timer)
+        signal?.removeEventListener('abort', onAbort)
         fn()
       }
       const timer = setTimeout(() => settle(() => reject(new CarafeError('DEADLINE_EXCEEDED'))), budget)
@@ -86,9 +104,13 @@ export class ServedModel {
         resolve: (outputs) => settle(() => resolve(outputs)),
         reject: (error) => settle(() => reject(error)),
       }
-      if (!this.#queue.push(item)) {
-        settle(() => reject(new CarafeError('OVERLOADED', `The queue of model "${this.name}" is full (${this.#queue.capacity} waiting); retry later`, undefined, 1)))
+      // a client that hung up frees its place in the queue at once
+      const onAbort = () => {
+        this.#queue.removeWhere((queued) => queued === item)
+        item.reject(new CarafeError('DEADLINE_EXCEEDED', 'The request was abandoned before the model ran'))
       }
+      signal?.addEventListener('abort', onAbort, { once: true })
+      if (!this.#queue.push(item)) item.reject(new CarafeError('OVERLOADED', `The queue of model "${this.name}" is full; retry later`, undefined, 1))
     })
   }
 
@@ -105,15 +127,21 @@ export class ServedModel {
       labels: d.labels ?? null,
       examples: d.examples,
       batch: d.batch,
-      stats: { ...this.stats.snapshot(), queueDepth: this.#queue.length, restarts: this.#runner.restarts },
+      workers: this.#runners.length,
+      stats: { ...this.stats.snapshot(), queueDepth: this.#queue.length, restarts: this.restarts },
     }
   }
 
-  /** Stop taking work, answer everything already queued, then stop the runner. */
+  /** Stop taking new work (new requests get SHUTTING_DOWN, readiness turns false); what is queued still runs. */
+  stopAccepting(): void {
+    this.#queue.close()
+  }
+
+  /** Stop taking work, answer everything already queued, then stop the runners. */
   async close(): Promise<void> {
     this.#queue.close()
-    await this.#loop
+    await Promise.all(this.#loops)
     this.#state = 'stopped'
-    await this.#runner.close()
+    await Promise.all(this.#runners.map((r) => r.close()))
   }
 }

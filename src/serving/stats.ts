@@ -5,12 +5,14 @@ export class ModelStats implements BatchObserver {
   warmupMs = 0
   batches = 0
   rows = 0
+  items = 0
   /** batch size (rows) → how many batches had it */
   readonly batchSizes = new Map<number, number>()
   #runMsTotal = 0
 
-  onBatch(rows: number, _items: number, runMs: number): void {
+  onBatch(rows: number, items: number, runMs: number): void {
     this.batches++
+    this.items += items
     this.rows += rows
     this.#runMsTotal += runMs
     this.batchSizes.set(rows, (this.batchSizes.get(rows) ?? 0) + 1)
@@ -19,6 +21,11 @@ export class ModelStats implements BatchObserver {
   /** Mean time of one batch run, for Retry-After estimates. */
   get meanBatchMs(): number {
     return this.batches ? this.#runMsTotal / this.batches : 0
+  }
+
+  /** Rows a request carries on average, to turn a queue length into rows ahead. */
+  get meanRowsPerItem(): number {
+    return this.items ? this.rows / this.items : 1
   }
 
   snapshot() {
