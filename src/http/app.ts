@@ -2,6 +2,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import { CarafeError } from '../errors.js'
 import type { AppDeps } from './deps.js'
 import { replyWithError } from './errors.js'
+import { multipartInstances } from './multipart.js'
 import { requestIdFor } from './request-id.js'
 import { opsRoutes } from './routes/ops.js'
 import { v1Routes } from './routes/v1.js'
@@ -35,6 +36,7 @@ export async function buildApp(deps: AppDeps & { logger: FastifyBaseLogger }): P
 
   await app.register(opsRoutes, deps)
   await app.register(async (api) => {
+    await api.register(multipartInstances)
     await api.register(v1Routes, deps)
   })
   return app
