@@ -4,6 +4,7 @@ import type { AppDeps } from './deps.js'
 import { replyWithError } from './errors.js'
 import { multipartInstances } from './multipart.js'
 import { requestIdFor } from './request-id.js'
+import { annotateRoutes } from './routes/annotate.js'
 import { opsRoutes } from './routes/ops.js'
 import { v1Routes } from './routes/v1.js'
 
@@ -38,6 +39,7 @@ export async function buildApp(deps: AppDeps & { logger: FastifyBaseLogger }): P
   await app.register(async (api) => {
     await api.register(multipartInstances)
     await api.register(v1Routes, deps)
+    await api.register(annotateRoutes, deps)
   })
   return app
 }
