@@ -1,7 +1,8 @@
 import { Worker } from 'node:worker_threads'
 import { CarafeError } from '../errors.js'
 import type { Logger, ModelDescriptor } from '../model/index.js'
-import type { FromWorker, RunnerOptions, ToWorker } from './protocol.js'
+import { answerCall } from './answer-call.js'
+import type { FromWorker, ModelCaller, RunnerOptions, ToWorker } from './protocol.js'
 
 export type RunnerState = 'starting' | 'ready' | 'down' | 'closed'
 
@@ -42,11 +43,13 @@ export class WorkerRunner implements Runner {
   readonly #descriptor: ModelDescriptor
   readonly #options: RunnerOptions
   readonly #log: Logger
+  readonly #caller: ModelCaller | undefined
 
-  constructor(descriptor: ModelDescriptor, log: Logger, options: RunnerOptions = {}) {
+  constructor(descriptor: ModelDescriptor, log: Logger, options: RunnerOptions = {}, caller?: ModelCaller) {
     this.#descriptor = descriptor
     this.#log = log
     this.#options = options
+    this.#caller = caller
   }
 
   get state(): RunnerState {
@@ -71,7 +74,8 @@ export class WorkerRunner implements Runner {
         } else if (message.type === 'fatal') {
           this.#log.error({ model: this.#descriptor.name, stack: message.stack }, message.message)
           if (!started) reject(new Error(message.message))
-        } else this.#onMessage(message)
+        } else if (message.type === 'call') answerCall(message, this.#caller, (answer) => worker.postMessage(answer)) // ctx.models, answered to the worker that asked
+        else this.#onMessage(message)
       })
       worker.on('error', (error) => {
         this.#log.error({ model: this.#descriptor.name, err: error }, 'runner thread error')
@@ -117,7 +121,7 @@ export class WorkerRunner implements Runner {
     if (worker) await worker.terminate()
   }
 
-  #onMessage(message: Exclude<FromWorker, { type: 'ready' | 'fatal' }>): void {
+  #onMessage(message: Exclude<FromWorker, { type: 'ready' | 'fatal' | 'call' }>): void {
     switch (message.type) {
       case 'result': {
         const pending = this.#pending.get(message.id)

@@ -1,6 +1,7 @@
 import { parentPort } from 'node:worker_threads'
 import { isErrorCode } from '../errors.js'
 import { instantiate, sampleInstance, type LoadedModel, type Logger } from '../model/index.js'
+import { ModelClient } from './model-client.js'
 import type { FromWorker, ToWorker } from './protocol.js'
 
 // Runs inside the worker thread: loads the model once, then answers predict messages one at a time.
@@ -13,6 +14,7 @@ const log: Logger = {
 }
 const controllers = new Map<number, AbortController>()
 let model: LoadedModel | undefined
+let models: ModelClient | undefined
 
 port.on('message', (message: ToWorker) => {
   switch (message.type) {
@@ -28,17 +30,22 @@ port.on('message', (message: ToWorker) => {
     case 'shutdown':
       port.close()
       break
+    case 'call-result':
+    case 'call-error':
+      models?.settle(message)
+      break
   }
 })
 
 async function init({ descriptor, options }: Extract<ToWorker, { type: 'init' }>): Promise<void> {
   try {
+    models = new ModelClient(descriptor.name, send)
     model = await instantiate(descriptor, log, options)
     await model.setup()
     const started = performance.now()
     const sample = descriptor.examples[0] ?? sampleInstance(descriptor.input)
     if (sample === undefined) log.warn({ model: descriptor.name }, 'no example input and none can be derived from the schema: warm-up skipped')
-    else await model.predict([sample], { signal: new AbortController().signal, progress() {}, log })
+    else await model.predict([sample], { signal: new AbortController().signal, progress() {}, log, models })
     send({ type: 'ready', warmupMs: performance.now() - started })
   } catch (error) {
     send({ type: 'fatal', message: `${descriptor.name}: setup or warm-up failed: ${(error as Error)?.message ?? error}`, stack: (error as Error)?.stack })
@@ -54,6 +61,7 @@ async function predict(id: number, inputs: unknown[]): Promise<void> {
       signal: controller.signal,
       progress: (fraction) => send({ type: 'progress', id, fraction: Math.min(1, Math.max(0, Number(fraction) || 0)) }),
       log,
+      models,
     })
     send({ type: 'result', id, outputs })
   } catch (error) {

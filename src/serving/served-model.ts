@@ -2,7 +2,7 @@ import type { Config } from '../config/index.js'
 import { CarafeError } from '../errors.js'
 import { compileInstanceValidator, type Logger, type ModelDescriptor } from '../model/index.js'
 import { BoundedQueue, runBatcher, type WorkItem } from '../batching/index.js'
-import { WorkerRunner, type Runner } from '../runtime/index.js'
+import { WorkerRunner, type ModelCaller, type Runner } from '../runtime/index.js'
 import { ModelStats } from './stats.js'
 
 export type ModelState = 'loading' | 'ready' | 'failed' | 'down' | 'stopped'
@@ -26,12 +26,13 @@ export class ServedModel {
   readonly #config: Readonly<Config>
   #loop: Promise<void> | undefined
 
-  constructor(descriptor: ModelDescriptor, config: Readonly<Config>, log: Logger, runner?: Runner) {
+  /** `caller` answers the handler's ctx.models calls (the registry passes one). */
+  constructor(descriptor: ModelDescriptor, config: Readonly<Config>, log: Logger, runner?: Runner, caller?: ModelCaller) {
     this.descriptor = descriptor
     this.#config = config
     this.validate = compileInstanceValidator(descriptor.input)
     this.#queue = new BoundedQueue(descriptor.settings.maxQueue ?? config.maxQueue)
-    this.#runner = runner ?? new WorkerRunner(descriptor, log)
+    this.#runner = runner ?? new WorkerRunner(descriptor, log, {}, caller)
   }
 
   get name(): string {
