@@ -62,6 +62,13 @@ describe('text-detection and ocr examples over HTTP', () => {
     })
   })
 
+  it('ocr (composed of text-detection and text-recognition) passes their INVALID_IMAGE on as a 400', async () => {
+    const response = await predict('ocr', [{ image: Buffer.from('not an image').toString('base64') }])
+    assert.equal(response.status, 400, response.text)
+    assert.equal(response.body.error.code, 'INVALID_IMAGE')
+    assertNoStack(response.text)
+  })
+
   it('answers a blank image with no boxes', async () => {
     const blank = await sharp({ create: { width: 320, height: 200, channels: 3, background: '#ffffff' } }).jpeg().toBuffer()
     const { status, body } = await predict('ocr', [{ image: blank.toString('base64') }])

@@ -1,18 +1,12 @@
-import { decodeImageInput, defineModel } from 'carafe'
-import type { InferenceSession } from 'onnxruntime-node'
-import { loadCharset } from '../../ocr-lib/ctc.js'
-import { ppOcrV4Paths } from '../../ocr-lib/models.js'
-import { detect } from '../../ocr-lib/pipeline.js'
-import { recognize } from '../../ocr-lib/recognition.js'
-import { boxSchema, detectionInput, detectionOptions, EXAMPLE_IMAGE, roundBox, type DetectionRequest } from '../../text-detection/1/schema.js'
-
-// Set by setup(), once per worker.
-let detection: InferenceSession | undefined
-let recognition: InferenceSession | undefined
-let charset: string[] = []
+import { defineModel, type PredictContext } from 'carafe'
+import { boxSchema, detectionInput, EXAMPLE_IMAGE, type DetectionRequest } from '../../text-detection/1/schema.js'
 
 // PaddleOCR's drop_score: lines read with less confidence are left out.
 const MIN_CONFIDENCE = 0.5
+
+interface Box { points: number[][]; box: number[]; score: number }
+interface Detection { width: number; height: number; boxes: Box[] }
+interface Reading { lines: { text: string; confidence: number }[] }
 
 const lineSchema = {
   ...boxSchema,
@@ -20,9 +14,10 @@ const lineSchema = {
   required: [...boxSchema.required, 'text', 'confidence'],
 }
 
+/** Composed: text-detection finds the lines, then text-recognition straightens and reads all of them in one batch. */
 export default defineModel({
   name: 'ocr',
-  description: 'PP-OCRv4 OCR: detects the text lines of an image, straightens each and reads them all in one recognition batch.',
+  description: 'PP-OCRv4 OCR composed of text-detection and text-recognition: each line of an image with its box, text and confidence, in reading order.',
   input: detectionInput,
   output: {
     type: 'object',
@@ -32,22 +27,21 @@ export default defineModel({
   batch: { maxSize: 1, maxDelayMs: 0 },
   examples: [{ image: EXAMPLE_IMAGE }],
 
-  async setup(ctx) {
-    const paths = await ppOcrV4Paths()
-    ;[detection, recognition, charset] = await Promise.all([ctx.onnx(paths.detectionPath), ctx.onnx(paths.recognitionPath), loadCharset(paths.dictionaryPath)])
-  },
-
-  async predict(inputs: DetectionRequest[]) {
-    const out = []
-    for (const input of inputs) {
-      const image = await decodeImageInput(input.image)
-      const boxes = await detect(image, detection!, detectionOptions(input))
-      const reads = boxes.length ? await recognize(image, boxes.map((b) => b.points), recognition!, charset) : []
-      const lines = boxes
-        .map((box, i) => ({ ...roundBox(box), text: reads[i]!.text, confidence: Math.round(reads[i]!.confidence * 1e4) / 1e4 }))
+  async predict(inputs: DetectionRequest[], ctx: PredictContext) {
+    const models = ctx.models
+    if (!models) throw new Error('ocr needs ctx.models: serve it with `carafe serve examples/ocr`, which brings up text-detection and text-recognition')
+    // All images of the batch go to detection together, then every image's boxes to recognition together.
+    const detections = (await models.get('text-detection').predict(inputs)) as Detection[]
+    const wanted = inputs.map((input, i) => ({ input, detection: detections[i]! })).filter(({ detection }) => detection.boxes.length > 0)
+    const readings = wanted.length
+      ? ((await models.get('text-recognition').predict(wanted.map(({ input, detection }) => ({ image: input.image, boxes: detection.boxes.map((b) => b.points) })))) as Reading[])
+      : []
+    return detections.map(({ width, height, boxes }, i) => {
+      const k = wanted.findIndex((w) => w.input === inputs[i])
+      const lines = k < 0 ? [] : boxes
+        .map((box, j) => ({ ...box, ...readings[k]!.lines[j]! }))
         .filter((line) => line.text.length > 0 && line.confidence >= MIN_CONFIDENCE)
-      out.push({ width: image.width, height: image.height, lines })
-    }
-    return out
+      return { width, height, lines }
+    })
   },
 })
