@@ -11,6 +11,7 @@ export const ERRORS = {
   METHOD_NOT_ALLOWED: { status: 405, message: 'This path does not accept that method' },
   IDEMPOTENCY_CONFLICT: { status: 409, message: 'That Idempotency-Key was used with a different body' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is larger than the limit' },
+  IMAGE_TOO_LARGE: { status: 413, message: 'The image is larger than the byte or pixel limit' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send JSON with content-type application/json' },
   RATE_LIMITED: { status: 429, message: 'Too many requests; retry later' },
   PREDICTION_FAILED: { status: 500, message: 'The model failed on this input' },

@@ -2,7 +2,9 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import { CarafeError } from '../errors.js'
 import type { AppDeps } from './deps.js'
 import { replyWithError } from './errors.js'
+import { multipartInstances } from './multipart.js'
 import { requestIdFor } from './request-id.js'
+import { annotateRoutes } from './routes/annotate.js'
 import { opsRoutes } from './routes/ops.js'
 import { v1Routes } from './routes/v1.js'
 import { v2Routes } from './routes/v2.js'
@@ -36,8 +38,10 @@ export async function buildApp(deps: AppDeps & { logger: FastifyBaseLogger }): P
 
   await app.register(opsRoutes, deps)
   await app.register(async (api) => {
+    await api.register(multipartInstances)
     await api.register(v1Routes, deps)
     await api.register(v2Routes, deps)
+    await api.register(annotateRoutes, deps)
   })
   return app
 }

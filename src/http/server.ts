@@ -17,7 +17,10 @@ export interface Carafe {
 
 /** Load descriptors for every path; throws ModelLoadError naming the file on the first bad one. */
 export async function loadAll(paths: string[]): Promise<ModelDescriptor[]> {
-  return (await Promise.all(paths.map(loadModels))).flat()
+  const all = (await Promise.all(paths.map(loadModels))).flat()
+  // `carafe serve examples/ocr examples/text-detection` names text-detection twice (once through requires): serve it once.
+  const key = (d: ModelDescriptor) => `${d.name}\0${d.source.path}`
+  return all.filter((d, i) => all.findIndex((e) => key(e) === key(d)) === i)
 }
 
 export async function createCarafe({ descriptors, config, logger }: {

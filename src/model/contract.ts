@@ -21,12 +21,25 @@ export interface SetupContext {
   log: Logger
 }
 
+/** Another served model, as a handler sees it through ctx.models. */
+export interface ModelHandle {
+  /** Validated, queued and batched like an HTTP request to that model; calls made together run concurrently. */
+  predict(instances: unknown[], options?: { timeoutMs?: number }): Promise<unknown[]>
+}
+
+/** The models served by the same server, by name. */
+export interface Models {
+  get(name: string): ModelHandle
+}
+
 export interface PredictContext {
   /** Fired when the request is abandoned or its job is cancelled; long handlers should stop early. */
   signal: AbortSignal
   /** Report progress of a background job, 0..1. Ignored for synchronous requests. */
   progress(fraction: number): void
   log: Logger
+  /** The other models of this server (composition); set by Carafe's worker runners. */
+  models?: Models
 }
 
 export interface ModelDefinition<In = unknown, Out = unknown> {

@@ -23,6 +23,8 @@ export interface ModelDescriptor {
   examples: unknown[]
   batch: BatchPolicy
   settings: ModelSettings
+  /** Absolute paths of models served alongside this one (carafe.yaml `requires`). */
+  requires?: string[]
 }
 
 export class ModelLoadError extends Error {

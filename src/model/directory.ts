@@ -1,5 +1,5 @@
 import { readFile, readdir, stat } from 'node:fs/promises'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { Ajv } from 'ajv'
 import { Type, type Static } from 'typebox'
 import { parse as parseYaml } from 'yaml'
@@ -18,6 +18,7 @@ export const ModelDirConfig = Type.Object({
   model: Type.Optional(Type.String({ description: 'model file inside the version folder; default model.onnx, model.ts or model.js' })),
   labels: Type.Optional(Type.Array(Type.String(), { minItems: 1 })),
   examples: Type.Optional(Type.Array(Type.Unknown())),
+  requires: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'model paths (relative to this folder) served alongside, e.g. the models a composed handler calls' })),
   ...ModelSettings.properties,
 }, { additionalProperties: false })
 export type ModelDirConfig = Static<typeof ModelDirConfig>
@@ -32,7 +33,7 @@ export async function loadDirectoryDescriptor(dir: string): Promise<ModelDescrip
   const versionDir = version ? join(dir, version) : dir
   const file = await findModelFile(versionDir, config.model, configPath)
   const base = file.endsWith('.onnx') ? await loadOnnxDescriptor(file, config.name ?? dirName(dir)) : await loadHandlerDescriptor(file)
-  const { name, description, labels, examples, model: _file, batch, ...settings } = config
+  const { name, description, labels, examples, model: _file, batch, requires, ...settings } = config
   const classify = labels !== undefined && base.source.kind === 'onnx'
   if (classify) checkLabelCount(labels, base, configPath)
   return {
@@ -47,6 +48,7 @@ export async function loadDirectoryDescriptor(dir: string): Promise<ModelDescrip
     examples: examples ?? base.examples,
     batch: batch ?? base.batch,
     settings,
+    ...(requires ? { requires: requires.map((path) => resolve(dir, path)) } : {}),
   }
 }
 

@@ -1,5 +1,6 @@
 export { defineModel, definitionProblem } from './contract.js'
 export type { BatchPolicy, JsonSchema, Logger, ModelDefinition, PredictContext, SetupContext } from './contract.js'
+export type { ModelHandle, Models } from './contract.js'
 export { ModelLoadError, NO_BATCHING } from './descriptor.js'
 export type { ModelDescriptor, ModelSource } from './descriptor.js'
 export { loadModels } from './load.js'

@@ -12,6 +12,23 @@ const HANDLER_EXTENSIONS = new Set(['.ts', '.mts', '.js', '.mjs'])
  * or a repository directory whose sub-folders are model directories.
  */
 export async function loadModels(path: string): Promise<ModelDescriptor[]> {
+  return withRequired(await loadPath(path), new Set([resolve(path)]))
+}
+
+/** Adds the models each descriptor `requires`, once each, following chains (a cycle stops at a path already seen). */
+async function withRequired(descriptors: ModelDescriptor[], seen: Set<string>): Promise<ModelDescriptor[]> {
+  const out = [...descriptors]
+  for (const descriptor of descriptors) {
+    for (const path of descriptor.requires ?? []) {
+      if (seen.has(path)) continue
+      seen.add(path)
+      out.push(...(await withRequired(await loadPath(path), seen)))
+    }
+  }
+  return out
+}
+
+async function loadPath(path: string): Promise<ModelDescriptor[]> {
   const absolute = resolve(path)
   const info = await stat(absolute).catch(() => undefined)
   if (!info) throw new ModelLoadError(path, 'file not found')

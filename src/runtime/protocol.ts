@@ -11,6 +11,8 @@ export type ToWorker =
   | { type: 'predict'; id: number; inputs: unknown[] }
   | { type: 'cancel'; id: number }
   | { type: 'shutdown' }
+  | { type: 'call-result'; callId: number; outputs: unknown[] }
+  | { type: 'call-error'; callId: number; code: ErrorCode; message: string }
 
 /** Messages from a runner to the server. */
 export type FromWorker =
@@ -20,3 +22,7 @@ export type FromWorker =
   | { type: 'progress'; id: number; fraction: number }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; obj: unknown; msg?: string }
   | { type: 'fatal'; message: string; stack?: string } // the worker is about to exit
+  | { type: 'call'; callId: number; model: string; instances: unknown[]; timeoutMs?: number } // ctx.models.get(model).predict(instances)
+
+/** How the server answers a handler's ctx.models call: the named model's predict, as for an HTTP request. */
+export type ModelCaller = (model: string, instances: unknown[], options: { timeoutMs?: number }) => Promise<unknown[]>

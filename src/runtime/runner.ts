@@ -1,7 +1,8 @@
 import { CarafeError } from '../errors.js'
 import type { Logger, ModelDescriptor } from '../model/index.js'
 import { spawnRunner, type RunnerChannel, type SpawnOptions } from './channel.js'
-import type { FromWorker, RunnerOptions, ToWorker } from './protocol.js'
+import { answerCall } from './answer-call.js'
+import type { FromWorker, ModelCaller, RunnerOptions, ToWorker } from './protocol.js'
 
 export type RunnerState = 'starting' | 'ready' | 'down' | 'closed'
 
@@ -45,11 +46,13 @@ export class WorkerRunner implements Runner {
   readonly #descriptor: ModelDescriptor
   readonly #options: RunnerOptions & SpawnOptions
   readonly #log: Logger
+  readonly #caller: ModelCaller | undefined
 
-  constructor(descriptor: ModelDescriptor, log: Logger, options: RunnerOptions & SpawnOptions = {}) {
+  constructor(descriptor: ModelDescriptor, log: Logger, options: RunnerOptions & SpawnOptions = {}, caller?: ModelCaller) {
     this.#descriptor = descriptor
     this.#log = log
     this.#options = options
+    this.#caller = caller
   }
 
   get state(): RunnerState {
@@ -75,7 +78,8 @@ export class WorkerRunner implements Runner {
         } else if (message.type === 'fatal') {
           this.#log.error({ model: this.#descriptor.name, stack: message.stack }, message.message)
           if (!started) reject(new Error(message.message))
-        } else this.#onMessage(message)
+        } else if (message.type === 'call') answerCall(message, this.#caller, (answer) => channel.post(answer)) // ctx.models, answered to the runner that asked
+        else this.#onMessage(message)
       })
       channel.onError((error) => {
         this.#log.error({ model: this.#descriptor.name, err: error }, 'runner error')
@@ -136,7 +140,7 @@ export class WorkerRunner implements Runner {
     void channel.kill().finally(() => this.#restart())
   }
 
-  #onMessage(message: Exclude<FromWorker, { type: 'ready' | 'fatal' }>): void {
+  #onMessage(message: Exclude<FromWorker, { type: 'ready' | 'fatal' | 'call' }>): void {
     switch (message.type) {
       case 'result':
         this.#take(message.id)?.resolve(message.outputs)

@@ -1,5 +1,6 @@
 import { isErrorCode } from '../errors.js'
 import { instantiate, sampleInstance, type LoadedModel, type Logger } from '../model/index.js'
+import { ModelClient } from './model-client.js'
 import type { FromWorker, ToWorker } from './protocol.js'
 
 export interface Port {
@@ -18,6 +19,7 @@ export function servePort(port: Port): void {
   }
   const controllers = new Map<number, AbortController>()
   let model: LoadedModel | undefined
+  let models: ModelClient | undefined
 
   port.onMessage((message) => {
     switch (message.type) {
@@ -33,17 +35,22 @@ export function servePort(port: Port): void {
       case 'shutdown':
         port.close()
         break
+      case 'call-result':
+      case 'call-error':
+        models?.settle(message)
+        break
     }
   })
 
   async function init({ descriptor, options }: Extract<ToWorker, { type: 'init' }>): Promise<void> {
     try {
+      models = new ModelClient(descriptor.name, send)
       model = await instantiate(descriptor, log, options)
       await model.setup()
       const started = performance.now()
       const sample = descriptor.examples[0] ?? sampleInstance(descriptor.input)
       if (sample === undefined) log.warn({ model: descriptor.name }, 'no example input and none can be derived from the schema: warm-up skipped')
-      else await model.predict([sample], { signal: new AbortController().signal, progress() {}, log })
+      else await model.predict([sample], { signal: new AbortController().signal, progress() {}, log, models })
       send({ type: 'ready', warmupMs: performance.now() - started })
     } catch (error) {
       send({ type: 'fatal', message: `${descriptor.name}: setup or warm-up failed: ${(error as Error)?.message ?? error}`, stack: (error as Error)?.stack })
@@ -60,6 +67,7 @@ export function servePort(port: Port): void {
         signal: controller.signal,
         progress: (fraction) => send({ type: 'progress', id, fraction: Math.min(1, Math.max(0, Number(fraction) || 0)) }),
         log,
+        models,
       })
       send({ type: 'result', id, outputs })
     } catch (error) {

@@ -6,11 +6,12 @@ import { ServedModel } from './served-model.js'
 /** The served models by name; what http and jobs see of the runtime. */
 export class ModelRegistry {
   readonly #models = new Map<string, ServedModel>()
+  readonly #started = new Map<string, Promise<void>>()
 
   constructor(descriptors: ModelDescriptor[], config: Readonly<Config>, log: Logger) {
     for (const descriptor of descriptors) {
       if (this.#models.has(descriptor.name)) throw new Error(`two models are named "${descriptor.name}"; names must be unique`)
-      this.#models.set(descriptor.name, new ServedModel(descriptor, config, log))
+      this.#models.set(descriptor.name, new ServedModel(descriptor, config, log, undefined, (name, instances, options) => this.#call(name, instances, options)))
     }
   }
 
@@ -39,7 +40,18 @@ export class ModelRegistry {
 
   /** Load every model concurrently; rejects with the first failure. */
   async start(): Promise<void> {
-    await Promise.all(this.list().map((m) => m.start()))
+    await Promise.all(this.list().map((m) => {
+      const started = m.start()
+      this.#started.set(m.name, started.catch(() => undefined))
+      return started
+    }))
+  }
+
+  /** A handler's ctx.models call; one made during warm-up waits for the called model to finish starting. */
+  async #call(name: string, instances: unknown[], options: { timeoutMs?: number }): Promise<unknown[]> {
+    const model = this.get(name)
+    await this.#started.get(name)
+    return model.predict(instances, options)
   }
 
   /** First step of a graceful shutdown: readiness turns false and new predictions get SHUTTING_DOWN. */

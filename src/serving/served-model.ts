@@ -2,7 +2,7 @@ import type { Config } from '../config/index.js'
 import { CarafeError } from '../errors.js'
 import { compileInstanceValidator, type Logger, type ModelDescriptor } from '../model/index.js'
 import { BoundedQueue, runBatcher, type WorkItem } from '../batching/index.js'
-import { WorkerRunner, type Runner } from '../runtime/index.js'
+import { WorkerRunner, type ModelCaller, type Runner } from '../runtime/index.js'
 import { estimateWaitMs, refuseEarly } from './admission.js'
 import { ModelStats } from './stats.js'
 
@@ -27,14 +27,15 @@ export class ServedModel {
   readonly #config: Readonly<Config>
   #loops: Promise<void>[] = []
 
-  constructor(descriptor: ModelDescriptor, config: Readonly<Config>, log: Logger, runner?: Runner) {
+  /** `caller` answers the handler's ctx.models calls (the registry passes one). */
+  constructor(descriptor: ModelDescriptor, config: Readonly<Config>, log: Logger, runner?: Runner, caller?: ModelCaller) {
     this.descriptor = descriptor
     this.#config = config
     this.validate = compileInstanceValidator(descriptor.input)
     this.#queue = new BoundedQueue(descriptor.settings.maxQueue ?? config.maxQueue)
     const { workers = 1, isolation, intraOpThreads, maxMemoryMb } = descriptor.settings
     this.#runners = runner ? [runner] : Array.from({ length: workers }, () =>
-      new WorkerRunner(descriptor, log, { isolation, intraOpNumThreads: intraOpThreads, maxMemoryMb }))
+      new WorkerRunner(descriptor, log, { isolation, intraOpNumThreads: intraOpThreads, maxMemoryMb }, caller))
   }
 
   get name(): string {

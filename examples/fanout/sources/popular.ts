@@ -1,0 +1,3 @@
+import { recommender } from './recommender.js'
+
+export default recommender('popular')

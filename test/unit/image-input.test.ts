@@ -1,0 +1,44 @@
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import sharp from 'sharp'
+import { decodeImageInput, imageBytes } from '../../src/model/image.js'
+
+const png = (width: number, height: number) => sharp({ create: { width, height, channels: 4, background: { r: 255, g: 0, b: 0, alpha: 0.5 } } }).png().toBuffer()
+
+async function rejectsWith(promise: Promise<unknown>, code: string): Promise<void> {
+  await assert.rejects(promise, (error: { code?: string; message?: string }) => {
+    assert.equal(error.code, code, error.message)
+    return true
+  })
+}
+
+describe('decodeImageInput', () => {
+  it('decodes base64, a data URL and {"b64"} to the same RGB pixels', async () => {
+    const b64 = (await png(7, 5)).toString('base64')
+    for (const value of [b64, `data:image/png;base64,${b64}`, { b64 }, `data:;base64,${b64}`]) {
+      const image = await decodeImageInput(value)
+      assert.equal(image.width, 7)
+      assert.equal(image.height, 5)
+      assert.equal(image.data.length, 7 * 5 * 3)
+    }
+  })
+
+  it('refuses what is not an image with INVALID_IMAGE', async () => {
+    await rejectsWith(decodeImageInput('not base64 at all!'), 'INVALID_IMAGE')
+    await rejectsWith(decodeImageInput(Buffer.from('hello, plain text').toString('base64')), 'INVALID_IMAGE')
+    await rejectsWith(decodeImageInput(42), 'INVALID_IMAGE')
+    await rejectsWith(decodeImageInput({ url: 'http://x' }), 'INVALID_IMAGE')
+    await rejectsWith(decodeImageInput(''), 'INVALID_IMAGE')
+    await rejectsWith(decodeImageInput('data:image/png,rawbytes'), 'INVALID_IMAGE')
+    const truncated = (await png(64, 64)).subarray(0, 60).toString('base64')
+    await rejectsWith(decodeImageInput(truncated), 'INVALID_IMAGE')
+  })
+
+  it('refuses an image over the byte or pixel limit with IMAGE_TOO_LARGE', async () => {
+    const b64 = (await png(100, 100)).toString('base64')
+    await rejectsWith(decodeImageInput(b64, { maxPixels: 9_999 }), 'IMAGE_TOO_LARGE')
+    await rejectsWith(decodeImageInput(b64, { maxBytes: 50 }), 'IMAGE_TOO_LARGE')
+    assert.throws(() => imageBytes('A'.repeat(4000), { maxBytes: 1000 }), { code: 'IMAGE_TOO_LARGE' })
+    assert.equal((await decodeImageInput(b64, { maxPixels: 10_000 })).width, 100)
+  })
+})
