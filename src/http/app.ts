@@ -4,6 +4,7 @@ import type { AppDeps } from './deps.js'
 import { replyWithError } from './errors.js'
 import { requestIdFor } from './request-id.js'
 import { opsRoutes } from './routes/ops.js'
+import { uiRoutes } from './routes/ui.js'
 import { v1Routes } from './routes/v1.js'
 
 const ALL_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'] as const
@@ -34,6 +35,7 @@ export async function buildApp(deps: AppDeps & { logger: FastifyBaseLogger }): P
   })
 
   await app.register(opsRoutes, deps)
+  await app.register(uiRoutes, deps)
   await app.register(async (api) => {
     await api.register(v1Routes, deps)
   })
