@@ -6,6 +6,7 @@ import { multipartInstances } from './multipart.js'
 import { requestIdFor } from './request-id.js'
 import { annotateRoutes } from './routes/annotate.js'
 import { opsRoutes } from './routes/ops.js'
+import { uiRoutes } from './routes/ui.js'
 import { v1Routes } from './routes/v1.js'
 import { v2Routes } from './routes/v2.js'
 
@@ -37,6 +38,7 @@ export async function buildApp(deps: AppDeps & { logger: FastifyBaseLogger }): P
   })
 
   await app.register(opsRoutes, deps)
+  await app.register(uiRoutes, deps)
   await app.register(async (api) => {
     await api.register(multipartInstances)
     await api.register(v1Routes, deps)

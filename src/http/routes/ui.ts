@@ -1,0 +1,27 @@
+import type { FastifyInstance } from 'fastify'
+import { CarafeError } from '../../errors.js'
+import { indexPage, loadUiAssets, playgroundPage } from '../../ui/index.js'
+import type { AppDeps } from '../deps.js'
+import { MODEL_NAME } from './v1.js'
+
+/** The web playground: HTML shells and their static assets, outside the API-key scope (the page asks for the key). */
+export async function uiRoutes(app: FastifyInstance, { registry }: AppDeps): Promise<void> {
+  const assets = loadUiAssets()
+  const html = 'text/html; charset=utf-8'
+
+  app.get('/', async (_request, reply) => reply.type(html).send(indexPage(registry.list().map((m) => {
+    const { name, description, version, state } = m.describe()
+    return { name, description, version, state }
+  }))))
+
+  app.get<{ Params: { name: string } }>(`/ui/models/${MODEL_NAME}`, async (request, reply) => {
+    registry.get(request.params.name) // MODEL_NOT_FOUND as our envelope for unknown names
+    return reply.type(html).send(playgroundPage(request.params.name))
+  })
+
+  app.get<{ Params: { file: string } }>('/ui/assets/:file', async (request, reply) => {
+    const asset = assets.get(request.params.file)
+    if (!asset) throw new CarafeError('NOT_FOUND', `No playground asset named ${JSON.stringify(request.params.file)}`)
+    return reply.type(asset.type).header('cache-control', 'no-cache').send(asset.body)
+  })
+}

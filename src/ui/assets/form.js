@@ -1,0 +1,119 @@
+// Builds the input form from the model's JSON Schema; every field carries the JSON pointer it fills (data-path).
+const MAX_SEPARATE_FIELDS = 32 // longer number arrays get one paste box instead of a row of fields
+
+let uid = 0
+
+function field(container, { path, label, kind, options }) {
+  const id = 'field-' + uid++
+  const wrap = document.createElement('div')
+  wrap.className = 'field'
+  wrap.dataset.path = path
+  const labelEl = document.createElement('label')
+  labelEl.htmlFor = id
+  labelEl.textContent = label
+  let input
+  if (kind === 'select') {
+    input = document.createElement('select')
+    for (const option of options) {
+      const o = document.createElement('option')
+      o.value = JSON.stringify(option)
+      o.textContent = String(option)
+      input.append(o)
+    }
+  } else if (kind === 'json' || kind === 'numbers' || kind === 'text') {
+    input = document.createElement('textarea')
+    input.rows = kind === 'json' ? 8 : 3
+  } else {
+    input = document.createElement('input')
+    input.type = kind === 'boolean' ? 'checkbox' : kind === 'number' || kind === 'integer' ? 'number' : 'text'
+    if (kind === 'number') input.step = 'any'
+  }
+  input.id = id
+  input.dataset.kind = kind
+  input.dataset.path = path
+  const error = document.createElement('div')
+  error.className = 'field-error'
+  error.id = id + '-error'
+  error.setAttribute('role', 'alert')
+  error.hidden = true
+  input.setAttribute('aria-describedby', error.id)
+  wrap.append(labelEl, input, error)
+  container.append(wrap)
+}
+
+function isFixedNumberArray(s) {
+  return s && s.type === 'array' && s.items && (s.items.type === 'number' || s.items.type === 'integer') && s.minItems === s.maxItems && s.minItems > 0
+}
+
+function scalarKind(s) {
+  if (!s) return 'json'
+  if (Array.isArray(s.enum)) return 'select'
+  if (s.type === 'number' || s.type === 'integer' || s.type === 'boolean') return s.type
+  if (s.type === 'string') return s.maxLength && s.maxLength <= 200 ? 'string' : 'text'
+  if (s.type === 'array' && s.items && (s.items.type === 'number' || s.items.type === 'integer')) return 'numbers'
+  return 'json'
+}
+
+/** Lay out fields for one instance; returns nothing, the DOM is the state. */
+export function buildForm(container, schema) {
+  const label = (s, fallback) => (s && (s.title || s.description)) || fallback
+  if (isFixedNumberArray(schema) && schema.minItems <= MAX_SEPARATE_FIELDS) {
+    for (let i = 0; i < schema.minItems; i++) field(container, { path: '/' + i, label: label(schema.prefixItems && schema.prefixItems[i], 'Feature ' + i), kind: schema.items.type })
+  } else if (schema && schema.type === 'object' && schema.properties) {
+    for (const [name, s] of Object.entries(schema.properties)) field(container, { path: '/' + name, label: label(s, name), kind: scalarKind(s), options: s.enum })
+  } else {
+    const kind = scalarKind(schema)
+    field(container, { path: '', label: kind === 'numbers' ? 'Numbers (comma or space separated)' : kind === 'json' ? 'Instance (JSON)' : 'Input', kind, options: schema && schema.enum })
+  }
+}
+
+function readInput(input) {
+  const raw = input.value
+  switch (input.dataset.kind) {
+    case 'number': case 'integer': return raw.trim() === '' ? raw : Number.isFinite(Number(raw)) ? Number(raw) : raw
+    case 'boolean': return input.checked
+    case 'select': return JSON.parse(raw)
+    case 'numbers': return raw.split(/[\s,]+/).filter(Boolean).map((x) => (Number.isFinite(Number(x)) ? Number(x) : x))
+    case 'json': try { return JSON.parse(raw) } catch { throw Object.assign(new Error('Not valid JSON'), { path: input.dataset.path }) }
+    default: return raw
+  }
+}
+
+/** One instance from the form; a field the user left unparseable is sent as typed, so the server names it. */
+export function readForm(container) {
+  const inputs = [...container.querySelectorAll('[data-kind]')]
+  if (inputs.length === 1 && inputs[0].dataset.path === '') return readInput(inputs[0])
+  const numeric = inputs.every((i) => /^\/\d+$/.test(i.dataset.path))
+  const value = numeric ? [] : {}
+  for (const input of inputs) value[numeric ? Number(input.dataset.path.slice(1)) : input.dataset.path.slice(1)] = readInput(input)
+  return value
+}
+
+export function fillForm(container, instance) {
+  for (const input of container.querySelectorAll('[data-kind]')) {
+    const path = input.dataset.path
+    const value = path === '' ? instance : instance == null ? undefined : instance[path.slice(1)]
+    if (input.dataset.kind === 'boolean') input.checked = Boolean(value)
+    else if (input.dataset.kind === 'json') input.value = JSON.stringify(value, null, 2)
+    else if (input.dataset.kind === 'numbers') input.value = (value || []).join(', ')
+    else if (input.dataset.kind === 'select') input.value = JSON.stringify(value)
+    else input.value = value == null ? '' : String(value)
+  }
+}
+
+export function clearFieldErrors(container) {
+  for (const el of container.querySelectorAll('.field-error')) { el.hidden = true; el.textContent = '' }
+  for (const el of container.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid')
+}
+
+/** Show the message next to the field whose pointer starts the error's path; false when no field matches. */
+export function showFieldError(container, path, text) {
+  const wraps = [...container.querySelectorAll('.field')]
+  const wrap = wraps.find((w) => w.dataset.path !== '' && (path === w.dataset.path || path.startsWith(w.dataset.path + '/'))) || wraps.find((w) => w.dataset.path === '')
+  if (!wrap) return false
+  const error = wrap.querySelector('.field-error')
+  error.textContent = text
+  error.hidden = false
+  wrap.querySelector('[data-kind]').setAttribute('aria-invalid', 'true')
+  return true
+}

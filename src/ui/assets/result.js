@@ -1,0 +1,58 @@
+// Renders predictions for people: a labelled bar chart for classifiers, a table for numbers, JSON otherwise.
+function el(tag, attrs = {}, text) {
+  const node = document.createElement(tag)
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v)
+  if (text !== undefined) node.textContent = text
+  return node
+}
+
+const isClassification = (p) => p && typeof p === 'object' && typeof p.label === 'string' && p.probabilities && typeof p.probabilities === 'object'
+const isNumbers = (p) => Array.isArray(p) && p.length > 0 && p.every((x) => typeof x === 'number')
+
+function barChart(p) {
+  const entries = Object.entries(p.probabilities).sort((a, b) => b[1] - a[1])
+  const top = entries[0][0]
+  const box = el('div', { class: 'classification' })
+  const heading = el('p', { class: 'predicted' }, 'Predicted class: ')
+  heading.append(el('strong', { id: 'predicted-label', 'data-label': p.label }, p.label))
+  const chart = el('ul', { class: 'bar-chart', 'aria-label': 'Class probabilities' })
+  for (const [label, probability] of entries) {
+    const percent = (probability * 100).toFixed(1)
+    const row = el('li', { class: label === top ? 'bar top' : 'bar', 'data-label': label, 'data-probability': String(probability) })
+    if (label === top) row.setAttribute('aria-current', 'true')
+    row.append(el('span', { class: 'bar-label' }, label))
+    const track = el('span', { class: 'bar-track', role: 'img', 'aria-label': `${label}: ${percent}%` })
+    track.append(el('span', { class: 'bar-fill', style: `width:${Math.max(0, Math.min(100, probability * 100))}%` }))
+    row.append(track, el('span', { class: 'bar-value' }, percent + '%'))
+    chart.append(row)
+  }
+  box.append(heading, chart)
+  return box
+}
+
+function numberTable(p) {
+  const table = el('table', { class: 'numbers' })
+  const head = el('tr')
+  head.append(el('th', { scope: 'col' }, 'Index'), el('th', { scope: 'col' }, 'Value'))
+  table.append(head)
+  p.forEach((value, i) => {
+    const row = el('tr')
+    row.append(el('td', {}, String(i)), el('td', {}, String(value)))
+    table.append(row)
+  })
+  return table
+}
+
+/** Replace the view with one rendering per prediction. */
+export function renderPredictions(view, predictions) {
+  view.replaceChildren()
+  predictions.forEach((p, i) => {
+    const section = el('div', { class: 'prediction', 'data-index': String(i) })
+    if (predictions.length > 1) section.append(el('h3', {}, 'Instance ' + i))
+    if (isClassification(p)) section.append(barChart(p))
+    else if (isNumbers(p)) section.append(numberTable(p))
+    else if (typeof p === 'number' || typeof p === 'string') section.append(el('p', { class: 'scalar' }, String(p)))
+    else section.append(el('pre', {}, JSON.stringify(p, null, 2)))
+    view.append(section)
+  })
+}

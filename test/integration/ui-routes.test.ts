@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { example } from '../helpers/paths.js'
+import { assertNoStack, get, startServer } from '../helpers/server.js'
+
+test('GET / lists models with name, description, version, state and a playground link', async (t) => {
+  const server = await startServer([example('iris'), example('mlp')], { t })
+  const page = await get(server.url + '/')
+  assert.equal(page.status, 200)
+  assert.match(page.headers.get('content-type') ?? '', /text\/html/)
+  for (const name of ['iris', 'mlp']) assert.ok(page.text.includes(`href="/ui/models/${name}"`), name)
+  assert.match(page.text, /Iris species/)
+  assert.match(page.text, /state-ready/)
+  assert.doesNotMatch(page.text, /https?:\/\//, 'no external URL in the page')
+})
+
+test('GET /ui/models/{name} returns the shell at once; unknown names and assets get the envelope', async (t) => {
+  const server = await startServer(example('iris'), { t })
+  const page = await get(server.url + '/ui/models/iris')
+  assert.equal(page.status, 200)
+  assert.match(page.text, /data-model="iris"/)
+  assert.match(page.text, /<script type="module" src="\/ui\/assets\/playground.js">/)
+  for (const asset of ['playground.js', 'form.js', 'result.js', 'api.js', 'style.css']) {
+    const response = await get(server.url + '/ui/assets/' + asset)
+    assert.equal(response.status, 200, asset)
+    assert.doesNotMatch(response.text, /https?:\/\//, `${asset} refers to no external URL`)
+  }
+  const missing = await get(server.url + '/ui/models/nope')
+  assert.equal(missing.status, 404)
+  assert.equal(missing.body.error.code, 'MODEL_NOT_FOUND')
+  const noAsset = await get(server.url + '/ui/assets/..%2Fpages.js')
+  assert.equal(noAsset.status, 404)
+  assertNoStack(noAsset.text)
+})
