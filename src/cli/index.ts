@@ -1,5 +1,6 @@
 import { Command } from 'commander'
 import { serve } from './serve.js'
+import { openapi } from './openapi.js'
 
 const program = new Command('carafe').description('Serve ONNX files and TypeScript predict functions over HTTP')
 
@@ -11,5 +12,12 @@ program
   .option('--host <host>', 'address to bind (default 127.0.0.1)')
   .option('-c, --config <file>', 'carafe.yaml with server settings')
   .action(serve)
+
+program
+  .command('openapi')
+  .description('print the OpenAPI 3.1 document for these models without starting a server')
+  .argument('<paths...>', 'model paths')
+  .option('-c, --config <file>', 'carafe.yaml with server settings (apiKeys adds the security schemes)')
+  .action(openapi)
 
 await program.parseAsync(process.argv)

@@ -7,6 +7,7 @@ import { requestIdFor } from './request-id.js'
 import { annotateRoutes } from './routes/annotate.js'
 import { opsRoutes } from './routes/ops.js'
 import { uiRoutes } from './routes/ui.js'
+import { openapiRoutes } from './routes/openapi.js'
 import { v1Routes } from './routes/v1.js'
 import { v2Routes } from './routes/v2.js'
 
@@ -39,6 +40,7 @@ export async function buildApp(deps: AppDeps & { logger: FastifyBaseLogger }): P
 
   await app.register(opsRoutes, deps)
   await app.register(uiRoutes, deps)
+  await app.register(openapiRoutes, deps)
   await app.register(async (api) => {
     await api.register(multipartInstances)
     await api.register(v1Routes, deps)

@@ -1,0 +1,1 @@
+export { buildOpenApi, OPENAPI_VERSION } from './document.js'

@@ -1,0 +1,26 @@
+// The background-jobs wire shapes as DESIGN.md fixes them; jobs routes live in another branch, the document describes them here.
+export const JOB_STATES = ['queued', 'running', 'succeeded', 'failed', 'canceled'] as const
+
+export const JobCreated = {
+  type: 'object',
+  required: ['id', 'status', 'links'],
+  properties: {
+    id: { type: 'string' },
+    status: { type: 'string', enum: [...JOB_STATES] },
+    links: { type: 'object', additionalProperties: { type: 'string' } },
+  },
+}
+
+export function jobStatusSchema(errorRef: string) {
+  return {
+    type: 'object',
+    required: ['id', 'status'],
+    properties: {
+      id: { type: 'string' },
+      status: { type: 'string', enum: [...JOB_STATES] },
+      progress: { type: 'number', minimum: 0, maximum: 1 },
+      result: { description: 'the predict response body, once succeeded' },
+      error: { $ref: `${errorRef}/properties/error` },
+    },
+  }
+}
