@@ -20,6 +20,8 @@ export async function buildApp(deps: AppDeps & { logger: FastifyBaseLogger }): P
     // one line per request, written in onResponse below, instead of Fastify's two
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: requestIdFor,
+    // during shutdown our routes answer SHUTTING_DOWN in our envelope, instead of Fastify's bare closing 503
+    return503OnClosing: false,
     // Fastify's default Ajv coerces "5.1" into 5.1 (STYLE gotcha 1)
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } },
   })

@@ -45,6 +45,7 @@ export async function createCarafe({ descriptors, config, logger }: {
     },
     close() {
       closing ??= (async () => {
+        registry.stopAccepting() // /readyz turns 503 and new predictions get SHUTTING_DOWN; queued work still runs
         await app.close()
         await registry.close()
       })()

@@ -4,7 +4,7 @@ import type { ModelStats } from './stats.js'
 
 /** Milliseconds until a request arriving now would start running, from the queue ahead and the observed batch time. */
 export function estimateWaitMs(queued: number, stats: ModelStats, batch: BatchPolicy, workers: number): number {
-  if (stats.batches === 0) return 0 // nothing observed yet: no basis to refuse anyone
+  if (stats.batches === 0 || queued === 0) return 0 // nothing observed yet, or nothing ahead: no basis to refuse anyone
   const rowsAhead = queued * stats.meanRowsPerItem
   // +1: the batch each runner is busy with right now
   const batchesAhead = Math.ceil(rowsAhead / batch.maxSize) + 1

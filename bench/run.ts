@@ -1,0 +1,78 @@
+import { join } from 'node:path'
+import Fastify from 'fastify'
+import { pino } from 'pino'
+import { loadConfig } from '../src/config/index.js'
+import { createCarafe, loadAll } from '../src/http/index.js'
+import { load, type LoadResult } from './load.js'
+import { rawRowsPerSecond } from './raw-onnx.js'
+
+// `npm run bench`: physical limit, HTTP floor and Carafe side by side in one run (figures move between runs; ratios don't as much).
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8)
+const ROOT = process.cwd()
+const model = (name: string) => join(ROOT, 'examples', name)
+const IRIS_ROW = [5.1, 3.5, 1.4, 0.2]
+const MLP_ROW = Array.from({ length: 256 }, (_, i) => (i % 17) / 16)
+
+const rows: string[][] = [['section', 'req/s', 'rows/s', 'p50 ms', 'p99 ms', 'errors']]
+const fmt = (x: number) => (x >= 100 ? Math.round(x).toString() : x.toFixed(2))
+
+async function main() {
+  const raw = {
+    mlp1: await rawRowsPerSecond(join(model('mlp'), '1', 'model.onnx'), 1, SECONDS * 500),
+    mlp64: await rawRowsPerSecond(join(model('mlp'), '1', 'model.onnx'), 64, SECONDS * 500),
+    mlp64t1: await rawRowsPerSecond(join(model('mlp'), '1', 'model.onnx'), 64, SECONDS * 500, 1),
+    mlp64t2: await rawRowsPerSecond(join(model('mlp'), '1', 'model.onnx'), 64, SECONDS * 500, 2),
+    iris1: await rawRowsPerSecond(join(model('iris'), '1', 'model.onnx'), 1, SECONDS * 500),
+  }
+  for (const [name, rate] of Object.entries(raw)) rows.push([`raw onnx ${name}`, '', fmt(rate), '', '', ''])
+  const rawMlp1LatencyMs = 1000 / raw.mlp1
+  const rawIris1LatencyMs = 1000 / raw.iris1
+
+  const floor = Fastify()
+  floor.post('/predict', async () => ({ predictions: [[1, 0, 0]] }))
+  const floorUrl = await floor.listen({ port: 0, host: '127.0.0.1' })
+  const floor64 = record('fastify constant route c=64', await load(`${floorUrl}/predict`, { instances: [IRIS_ROW] }, 64, SECONDS), 1)
+  record('fastify constant route c=1', await load(`${floorUrl}/predict`, { instances: [IRIS_ROW] }, 1, SECONDS), 1)
+  await floor.close()
+
+  const carafe: Record<string, LoadResult> = {}
+  for (const [name, row] of [['iris', IRIS_ROW], ['mlp', MLP_ROW]] as const) {
+    for (const batching of [false, true]) {
+      const [descriptor] = await loadAll([model(name)])
+      descriptor.batch = batching ? { maxSize: 64, maxDelayMs: 2 } : { maxSize: 1, maxDelayMs: 0 }
+      const server = await createCarafe({ descriptors: [descriptor], config: loadConfig({ flags: { port: 0 } }), logger: pino({ level: 'silent' }) })
+      const url = await server.listen()
+      await server.started
+      for (const c of [1, 64]) {
+        const key = `${name} c=${c} batching ${batching ? 'on' : 'off'}`
+        carafe[key] = record(`carafe ${key}`, await load(`${url}/v1/models/${name}:predict`, { instances: [row] }, c, SECONDS), 1)
+      }
+      await server.close()
+    }
+  }
+
+  console.log(table(rows))
+  const limit = Math.min(raw.mlp64, floor64.requests)
+  const ratios = [
+    [`iris c=64 vs HTTP floor req/s (target ≥ 0.80)`, carafe['iris c=64 batching off'].requests / floor64.requests],
+    [`iris c=64 p99 ms (target < 10)`, carafe['iris c=64 batching off'].p99],
+    [`mlp c=64 batched vs min(raw b64 rows/s, floor req/s) (target ≥ 0.70)`, carafe['mlp c=64 batching on'].requests / limit],
+    [`mlp c=64 batched vs unbatched (target ≥ 3)`, carafe['mlp c=64 batching on'].requests / carafe['mlp c=64 batching off'].requests],
+    [`iris c=1 p50 added over raw single inference, ms (target < 0.3)`, carafe['iris c=1 batching off'].p50 - rawIris1LatencyMs],
+    [`mlp c=1 p50 added over raw single inference, ms (target < 0.3)`, carafe['mlp c=1 batching off'].p50 - rawMlp1LatencyMs],
+    [`raw mlp b64 rows/s, 2 intra-op threads vs 1`, raw.mlp64t2 / raw.mlp64t1],
+  ] as const
+  for (const [name, value] of ratios) console.log(`${name}: ${value.toFixed(2)}`)
+}
+
+function record(name: string, r: LoadResult, rowsPerRequest: number): LoadResult {
+  rows.push([name, fmt(r.requests), fmt(r.requests * rowsPerRequest), fmt(r.p50), fmt(r.p99), String(r.errors)])
+  return r
+}
+
+function table(cells: string[][]): string {
+  const widths = cells[0].map((_, i) => Math.max(...cells.map((row) => row[i].length)))
+  return cells.map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ')).join('\n')
+}
+
+await main()
