@@ -27,9 +27,9 @@ export interface ModelHandle {
   predict(instances: unknown[], options?: { timeoutMs?: number }): Promise<unknown[]>
 }
 
-/** The models served by the same server, by name. */
+/** The models served by the same server, by name, or another Carafe / KServe V1 server's by URL (http://host/v1/models/{name}). */
 export interface Models {
-  get(name: string): ModelHandle
+  get(nameOrUrl: string): ModelHandle
 }
 
 export interface PredictContext {

@@ -1,6 +1,7 @@
 import { CarafeError } from '../errors.js'
 import type { ModelHandle, Models } from '../model/index.js'
 import type { FromWorker, ToWorker } from './protocol.js'
+import { remoteModel } from './remote-model.js'
 
 type CallAnswer = Extract<ToWorker, { type: 'call-result' | 'call-error' }>
 
@@ -18,6 +19,7 @@ export class ModelClient implements Models {
 
   get(name: string): ModelHandle {
     if (typeof name !== 'string' || name.length === 0) throw new TypeError('ctx.models.get(name): name must be the name of a served model')
+    if (/^https?:\/\//.test(name)) return remoteModel(name)
     // A model waiting on its own queue while holding its runner would wait until its deadline.
     if (name === this.#self) throw new TypeError(`ctx.models.get("${name}"): a model cannot call itself`)
     return {

@@ -63,3 +63,37 @@ describe('composition through ctx.models', () => {
     assertNoStack(self.text)
   })
 })
+
+describe('composition with a remote Carafe server by URL', () => {
+  let remote: TestServer
+  let local: TestServer
+  before(async () => {
+    remote = await startServer([fixture('handlers/echo.ts'), example('fanout/sources/popular.ts')])
+    local = await startServer(fixture('handlers/calls-echo.ts'))
+  })
+  after(async () => {
+    await local?.close()
+    await remote?.close()
+  })
+  const ask = (instance: unknown) => post(`${local.url}/v1/models/calls-echo:predict`, { instances: [instance] })
+
+  it('calls the remote model and passes its refusals on with their code', async () => {
+    const ok = await ask({ x: 5, target: `${remote.url}/v1/models/echo` })
+    assert.equal(ok.status, 200, ok.text)
+    assert.deepEqual(ok.body.predictions[0].answer, { y: 10, batchSize: 1 })
+    const bad = await ask({ x: 'five', target: `${remote.url}/v1/models/echo` })
+    assert.equal(bad.status, 400, bad.text)
+    assert.equal(bad.body.error.code, 'INVALID_INPUT')
+    const missing = await ask({ x: 5, target: `${remote.url}/v1/models/nope` })
+    assert.equal(missing.status, 404)
+    assert.equal(missing.body.error.code, 'MODEL_NOT_FOUND')
+  })
+
+  it('gives up on a slow remote model after the call timeout with 504 DEADLINE_EXCEEDED', async () => {
+    // the popular source sleeps 300 ms
+    const slow = await ask({ payload: { user: 'ada' }, target: `${remote.url}/v1/models/popular`, timeoutMs: 20 })
+    assert.equal(slow.status, 504, slow.text)
+    assert.equal(slow.body.error.code, 'DEADLINE_EXCEEDED')
+    assertNoStack(slow.text)
+  })
+})
