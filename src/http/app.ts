@@ -5,6 +5,7 @@ import { replyWithError } from './errors.js'
 import { requestIdFor } from './request-id.js'
 import { opsRoutes } from './routes/ops.js'
 import { v1Routes } from './routes/v1.js'
+import { jobRoutes } from './routes/jobs.js'
 
 const ALL_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'] as const
 
@@ -36,6 +37,7 @@ export async function buildApp(deps: AppDeps & { logger: FastifyBaseLogger }): P
   await app.register(opsRoutes, deps)
   await app.register(async (api) => {
     await api.register(v1Routes, deps)
+    await api.register(jobRoutes, deps)
   })
   return app
 }
