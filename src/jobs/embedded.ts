@@ -66,9 +66,10 @@ export class EmbeddedJobStore implements JobStore {
     this.#jobs.set(job.id, job)
     if (idempotencyKey !== undefined) this.#byKey.set(idempotencyKey, job.id)
     await this.#log.write(job)
+    const accepted = { ...job } // as accepted, before a runner picks it up
     this.#waiting.push(job.id)
     this.#pump()
-    return job
+    return accepted
   }
 
   async get(id: string): Promise<JobRecord | undefined> {
