@@ -27,7 +27,7 @@ export async function createCarafe({ descriptors, config, logger }: {
   logger: FastifyBaseLogger
 }): Promise<Carafe> {
   const registry = new ModelRegistry(descriptors, config, logger)
-  const jobs = await openJobStore(config)
+  const jobs = await openJobStore(config, logger)
   const app = await buildApp({ config, registry, jobs, logger })
   let closing: Promise<void> | undefined
   let markStarted: (value: Promise<void>) => void

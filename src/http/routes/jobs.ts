@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
 import { CarafeError } from '../../errors.js'
-import type { JobRecord } from '../../jobs/index.js'
+import { checkWebhook, jobView, type JobRecord } from '../../jobs/index.js'
 import type { AppDeps } from '../deps.js'
 import { decodeV1 } from '../protocols/kserve-v1.js'
 import { MODEL_NAME } from './v1.js'
@@ -13,28 +13,13 @@ const JobRequest = Type.Object({
 })
 const JobParams = Type.Object({ id: Type.String({ maxLength: 128 }) })
 
-/** What a client sees of a job: never the stored instances or idempotency bookkeeping. */
-export function jobView(job: JobRecord) {
-  return {
-    id: job.id,
-    model: job.model,
-    status: job.status,
-    progress: job.progress,
-    ...(job.result !== undefined && job.status === 'succeeded' ? { result: job.result } : {}),
-    ...(job.error ? { error: job.error } : {}),
-    createdAt: job.createdAt,
-    startedAt: job.startedAt ?? null,
-    finishedAt: job.finishedAt ?? null,
-    links: { self: `/v1/jobs/${job.id}` },
-  }
-}
-
 /** Background jobs: submit (validated now, run later), poll, cancel. */
 export async function jobRoutes(app: FastifyInstance, { config, registry, jobs }: AppDeps): Promise<void> {
   app.post<{ Params: { name: string }; Body: { instances: unknown[]; webhook?: string } }>(`/v1/models/${MODEL_NAME}/jobs`, { schema: { body: JobRequest } }, async (request, reply) => {
     const model = registry.get(request.params.name)
     const instances = decodeV1(request.body, config.maxInstances)
     model.validate(instances)
+    if (request.body.webhook !== undefined) checkWebhook(request.body.webhook, config.webhookHosts, config.webhookSecret)
     const key = request.headers['idempotency-key']
     if (Array.isArray(key) || (key !== undefined && (key.length === 0 || key.length > 256))) {
       throw new CarafeError('INVALID_INPUT', 'Idempotency-Key must be one header of 1 to 256 characters', [{ header: 'idempotency-key' }])
