@@ -120,7 +120,7 @@ export class EmbeddedJobStore implements JobStore {
     this.#running.set(job.id, controller)
     Object.assign(job, { status: 'running', startedAt: new Date().toISOString(), attempts: job.attempts + 1 })
     try {
-      await this.#log.write(job)
+      // "running" is not logged: after a crash a running job is queued again either way, so it would cost an fsync for nothing
       const result = await runner(job, { signal: controller.signal, onProgress: (fraction) => { if (job.status === 'running') job.progress = fraction } })
       if (job.status === 'running' && !this.#closed) await this.#finish(job, { status: 'succeeded', result, progress: 1 })
     } catch (error) {
