@@ -4,6 +4,7 @@ export const ERRORS = {
   MALFORMED_JSON: { status: 400, message: 'The request body is not valid JSON' },
   TOO_MANY_INSTANCES: { status: 400, message: 'The request carries more instances than the limit' },
   INVALID_IMAGE: { status: 400, message: 'The image could not be decoded' },
+  WEBHOOK_NOT_ALLOWED: { status: 400, message: 'The webhook URL is not allowed by the server config (webhookHosts)' },
   UNAUTHORIZED: { status: 401, message: 'A valid API key is required (Authorization: Bearer <key> or X-Api-Token)' },
   MODEL_NOT_FOUND: { status: 404, message: 'No model with that name is served' },
   JOB_NOT_FOUND: { status: 404, message: 'No job with that id' },

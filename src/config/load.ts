@@ -50,6 +50,10 @@ const ENV_KEYS: Record<string, { key: keyof Config; parse: (raw: string) => unkn
   CARAFE_MAX_INSTANCES: { key: 'maxInstances', parse: toNumber },
   CARAFE_JOBS: { key: 'jobs', parse: String },
   CARAFE_DATA_DIR: { key: 'dataDir', parse: String },
+  CARAFE_JOB_CONCURRENCY: { key: 'jobConcurrency', parse: toNumber },
+  CARAFE_JOB_RETENTION_MS: { key: 'jobRetentionMs', parse: toNumber },
+  CARAFE_WEBHOOK_HOSTS: { key: 'webhookHosts', parse: (raw) => raw.split(',').map((h) => h.trim()).filter(Boolean) },
+  CARAFE_WEBHOOK_SECRET: { key: 'webhookSecret', parse: String },
   CARAFE_API_KEYS: { key: 'apiKeys', parse: (raw) => raw.split(',').map((k) => k.trim()).filter(Boolean) },
 }
 

@@ -33,6 +33,14 @@ export const Config = Type.Object({
   maxInstances: Type.Integer({ minimum: 1, default: 1024 }),
   jobs: Type.String({ default: 'embedded' }),
   dataDir: Type.String({ default: '.carafe' }),
+  // background jobs run at once per server; the rest wait so the sync API keeps its runners
+  jobConcurrency: Type.Integer({ minimum: 1, maximum: 4096, default: 64 }),
+  // finished jobs (and their results) are kept this long, then removed
+  jobRetentionMs: Type.Integer({ minimum: 0, default: 24 * 60 * 60 * 1000 }),
+  // job webhooks may only call these hosts ("host" or "host:port"), so the server is no open relay
+  webhookHosts: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+  // HMAC-SHA256 key for the x-carafe-signature header; webhooks are refused while it is empty
+  webhookSecret: Type.String({ default: '' }),
   apiKeys: Type.Array(Type.String({ minLength: 16 }), { default: [] }),
 }, { additionalProperties: false })
 export type Config = Static<typeof Config>

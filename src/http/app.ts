@@ -2,14 +2,8 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import { CarafeError } from '../errors.js'
 import type { AppDeps } from './deps.js'
 import { replyWithError } from './errors.js'
-import { multipartInstances } from './multipart.js'
 import { requestIdFor } from './request-id.js'
-import { annotateRoutes } from './routes/annotate.js'
-import { opsRoutes } from './routes/ops.js'
-import { uiRoutes } from './routes/ui.js'
-import { openapiRoutes } from './routes/openapi.js'
-import { v1Routes } from './routes/v1.js'
-import { v2Routes } from './routes/v2.js'
+import { registerRoutes } from './register-routes.js'
 
 const ALL_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'] as const
 
@@ -40,15 +34,7 @@ export async function buildApp(deps: AppDeps & { logger: FastifyBaseLogger }): P
     request.log.info({ method: request.method, url: request.url, model, status: reply.statusCode, ms: round(reply.elapsedTime) }, 'request')
   })
 
-  await app.register(opsRoutes, deps)
-  await app.register(uiRoutes, deps)
-  await app.register(openapiRoutes, deps)
-  await app.register(async (api) => {
-    await api.register(multipartInstances)
-    await api.register(v1Routes, deps)
-    await api.register(v2Routes, deps)
-    await api.register(annotateRoutes, deps)
-  })
+  await registerRoutes(app, deps)
   return app
 }
 

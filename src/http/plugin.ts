@@ -3,10 +3,8 @@ import { loadConfig, type Config } from '../config/index.js'
 import { loadModels, type ModelDescriptor } from '../model/index.js'
 import { ModelRegistry } from '../serving/index.js'
 import { replyWithError } from './errors.js'
-import { openapiRoutes } from './routes/openapi.js'
-import { opsRoutes } from './routes/ops.js'
-import { uiRoutes } from './routes/ui.js'
-import { v1Routes } from './routes/v1.js'
+import { openJobStore } from '../jobs/index.js'
+import { registerRoutes } from './register-routes.js'
 
 export interface CarafePluginOptions {
   /** Model paths (.onnx, handler module, model or repository directory) or loaded descriptors. */
@@ -22,16 +20,20 @@ export async function carafe(app: FastifyInstance, options: CarafePluginOptions)
   const config = loadConfig({ flags: options.config ?? {} })
   const descriptors = (await Promise.all(options.models.map((m) => (typeof m === 'string' ? loadModels(m) : [m])))).flat()
   const registry = new ModelRegistry(descriptors, config, app.log)
-  const deps = { config, registry }
+  const jobs = await openJobStore(config, app.log)
+  const deps = { config, registry, jobs }
   app.setErrorHandler(replyWithError)
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })
-  await app.register(opsRoutes, deps)
-  await app.register(uiRoutes, deps)
-  await app.register(openapiRoutes, deps)
-  await app.register(v1Routes, deps)
+  await registerRoutes(app, deps)
   // the host's ready() resolves once every model has loaded and warmed up
-  app.addHook('onReady', () => registry.start())
-  app.addHook('onClose', () => registry.close())
+  app.addHook('onReady', async () => {
+    await registry.start()
+    jobs.start((job, runOptions) => registry.get(job.model).predict(job.instances, runOptions))
+  })
+  app.addHook('onClose', async () => {
+    await jobs.close()
+    await registry.close()
+  })
 }

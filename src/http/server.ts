@@ -2,6 +2,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import type { Config } from '../config/index.js'
 import { loadModels, type ModelDescriptor } from '../model/index.js'
 import { ModelRegistry } from '../serving/index.js'
+import { openJobStore } from '../jobs/index.js'
 import { buildApp } from './app.js'
 
 export interface Carafe {
@@ -29,7 +30,8 @@ export async function createCarafe({ descriptors, config, logger }: {
   logger: FastifyBaseLogger
 }): Promise<Carafe> {
   const registry = new ModelRegistry(descriptors, config, logger)
-  const app = await buildApp({ config, registry, logger })
+  const jobs = await openJobStore(config, logger)
+  const app = await buildApp({ config, registry, jobs, logger })
   let closing: Promise<void> | undefined
   let markStarted: (value: Promise<void>) => void
   const started = new Promise<void>((resolve) => (markStarted = resolve))
@@ -40,13 +42,18 @@ export async function createCarafe({ descriptors, config, logger }: {
     started,
     async listen() {
       const url = await app.listen({ port: config.port, host: config.host })
-      markStarted(registry.start().then(() => logger.info({ models: registry.list().map((m) => m.name), url }, 'ready')))
+      markStarted(registry.start().then(() => {
+        logger.info({ models: registry.list().map((m) => m.name), url }, 'ready')
+        // background jobs go through the same predict path (queue, batcher, runner) as sync requests
+        jobs.start((job, options) => registry.get(job.model).predict(job.instances, options))
+      }))
       return url
     },
     close() {
       closing ??= (async () => {
         registry.stopAccepting() // /readyz turns 503 and new predictions get SHUTTING_DOWN; queued work still runs
         await app.close()
+        await jobs.close()
         await registry.close()
       })()
       return closing

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import type { TestContext } from 'node:test'
 import { pino } from 'pino'
@@ -30,9 +33,11 @@ export async function startServer(paths: string | string[] | ModelDescriptor[], 
   const logger = pino({ level: 'info' }, sink)
   const list = Array.isArray(paths) ? paths : [paths]
   const descriptors = typeof list[0] === 'string' ? await loadAll(list as string[]) : (list as ModelDescriptor[])
-  const carafe = await createCarafe({ descriptors, config: loadConfig({ flags: { port: 0, ...config } }), logger })
+  // each server gets its own job store, so test files running at once never share a jobs log
+  const dataDir = config.dataDir ?? mkdtempSync(join(tmpdir(), 'carafe-data-'))
+  const carafe = await createCarafe({ descriptors, config: loadConfig({ flags: { port: 0, ...config, dataDir } }), logger })
   const url = await carafe.listen()
-  const close = () => carafe.close()
+  const close = () => carafe.close().finally(() => { if (!config.dataDir) rmSync(dataDir, { recursive: true, force: true }) })
   t?.after(close)
   if (waitReady) await carafe.started
   return { url, carafe, logs, close }

@@ -9,7 +9,7 @@ import { PredictRequest } from '../schemas.js'
 export const MODEL_NAME = ':name(^[^:/]+)'
 
 /** The synchronous API: predict, and list/describe models. */
-export async function v1Routes(app: FastifyInstance, { config, registry }: AppDeps): Promise<void> {
+export async function v1Routes(app: FastifyInstance, { config, registry, jobs }: AppDeps): Promise<void> {
   async function predict(name: string, request: FastifyRequest, reply: FastifyReply) {
     const model = registry.get(name)
     const instances = decodeV1(request.body, config.maxInstances)
@@ -36,5 +36,8 @@ export async function v1Routes(app: FastifyInstance, { config, registry }: AppDe
     }),
   }))
 
-  app.get<{ Params: { name: string } }>(`/v1/models/${MODEL_NAME}`, async (request) => registry.get(request.params.name).describe())
+  app.get<{ Params: { name: string } }>(`/v1/models/${MODEL_NAME}`, async (request) => {
+    const described = registry.get(request.params.name).describe()
+    return { ...described, stats: { ...described.stats, jobs: jobs.stats(described.name) } }
+  })
 }

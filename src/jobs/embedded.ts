@@ -1,0 +1,152 @@
+import { randomUUID } from 'node:crypto'
+import { CarafeError, isErrorCode } from '../errors.js'
+import { JobLog } from './job-log.js'
+import { JOB_STATUSES, isFinal, type JobFinished, type JobRecord, type JobRunner, type JobStatus, type JobStore, type JobSubmission } from './store.js'
+
+export interface EmbeddedOptions {
+  dir: string
+  /** Jobs run at once; the rest wait, so background work leaves room for the sync API. */
+  concurrency: number
+  /** How long finished jobs are kept, in milliseconds. */
+  retentionMs: number
+  onFinished?: JobFinished
+}
+
+const SWEEP_EVERY_MS = 60_000 // finished jobs past retention are removed at most this late
+
+/** The default job store: jobs in memory, every change appended to a JSONL log under the data dir. */
+export class EmbeddedJobStore implements JobStore {
+  readonly #jobs: Map<string, JobRecord>
+  readonly #byKey = new Map<string, string>()
+  readonly #waiting: string[] = []
+  readonly #running = new Map<string, AbortController>()
+  readonly #log: JobLog
+  readonly #options: EmbeddedOptions
+  #runner: JobRunner | undefined
+  #closed = false
+  #sweeper: NodeJS.Timeout | undefined
+
+  private constructor(log: JobLog, jobs: Map<string, JobRecord>, options: EmbeddedOptions) {
+    this.#log = log
+    this.#jobs = jobs
+    this.#options = options
+  }
+
+  /** Replay the log: queued jobs wait again, running ones are queued to run again, expired ones go. */
+  static async open(options: EmbeddedOptions): Promise<EmbeddedJobStore> {
+    const log = new JobLog(options.dir)
+    const jobs = log.replay()
+    const cutoff = Date.now() - options.retentionMs
+    for (const [id, job] of jobs) {
+      if (isFinal(job.status) && Date.parse(job.finishedAt ?? job.createdAt) < cutoff) jobs.delete(id)
+      else if (job.status === 'running') Object.assign(job, { status: 'queued', progress: 0 })
+    }
+    await log.compact(jobs.values())
+    const store = new EmbeddedJobStore(log, jobs, options)
+    const queued = [...jobs.values()].filter((job) => job.status === 'queued').sort((a, b) => a.createdAt.localeCompare(b.createdAt))
+    for (const job of jobs.values()) if (job.idempotencyKey) store.#byKey.set(job.idempotencyKey, job.id)
+    store.#waiting.push(...queued.map((job) => job.id))
+    store.#sweeper = setInterval(() => store.#sweep(), SWEEP_EVERY_MS).unref()
+    return store
+  }
+
+  async submit({ model, instances, webhook, idempotencyKey, bodyHash }: JobSubmission): Promise<JobRecord> {
+    if (this.#closed) throw new CarafeError('SHUTTING_DOWN')
+    if (idempotencyKey !== undefined) {
+      const existing = this.#jobs.get(this.#byKey.get(idempotencyKey) ?? '')
+      if (existing) {
+        if (existing.bodyHash !== bodyHash) throw new CarafeError('IDEMPOTENCY_CONFLICT', `Idempotency-Key "${idempotencyKey}" was used for job ${existing.id} with a different body; use a new key`)
+        return existing
+      }
+    }
+    const job: JobRecord = {
+      id: randomUUID(), model, status: 'queued', instances, progress: 0, createdAt: new Date().toISOString(), attempts: 0,
+      ...(webhook ? { webhook } : {}), ...(idempotencyKey !== undefined ? { idempotencyKey, bodyHash } : {}),
+    }
+    this.#jobs.set(job.id, job)
+    if (idempotencyKey !== undefined) this.#byKey.set(idempotencyKey, job.id)
+    await this.#log.write(job)
+    const accepted = { ...job } // as accepted, before a runner picks it up
+    this.#waiting.push(job.id)
+    this.#pump()
+    return accepted
+  }
+
+  async get(id: string): Promise<JobRecord | undefined> {
+    return this.#jobs.get(id)
+  }
+
+  async cancel(id: string): Promise<JobRecord | undefined> {
+    const job = this.#jobs.get(id)
+    if (!job || isFinal(job.status)) return job
+    this.#running.get(id)?.abort()
+    await this.#finish(job, { status: 'canceled' })
+    return job
+  }
+
+  start(runner: JobRunner): void {
+    this.#runner = runner
+    this.#pump()
+  }
+
+  stats(model: string) {
+    const counts = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>
+    let queueDepth = 0
+    for (const job of this.#jobs.values()) {
+      if (job.model !== model) continue
+      counts[job.status]++
+      if (job.status === 'queued') queueDepth++
+    }
+    return { counts, queueDepth }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true
+    clearInterval(this.#sweeper)
+    // running jobs stay "running" in the log, so the next start runs them again
+    for (const controller of this.#running.values()) controller.abort(new CarafeError('SHUTTING_DOWN'))
+    await this.#log.close()
+  }
+
+  #pump(): void {
+    while (this.#runner && !this.#closed && this.#running.size < this.#options.concurrency && this.#waiting.length > 0) {
+      const job = this.#jobs.get(this.#waiting.shift()!)
+      if (job?.status === 'queued') void this.#run(job, this.#runner)
+    }
+  }
+
+  async #run(job: JobRecord, runner: JobRunner): Promise<void> {
+    const controller = new AbortController()
+    this.#running.set(job.id, controller)
+    Object.assign(job, { status: 'running', startedAt: new Date().toISOString(), attempts: job.attempts + 1 })
+    try {
+      // "running" is not logged: after a crash a running job is queued again either way, so it would cost an fsync for nothing
+      const result = await runner(job, { signal: controller.signal, onProgress: (fraction) => { if (job.status === 'running') job.progress = fraction } })
+      if (job.status === 'running' && !this.#closed) await this.#finish(job, { status: 'succeeded', result, progress: 1 })
+    } catch (error) {
+      const code = (error as CarafeError).code
+      if (job.status === 'running' && !this.#closed) {
+        await this.#finish(job, { status: 'failed', error: { code: isErrorCode(code) ? code : 'PREDICTION_FAILED', message: (error as Error).message } })
+      }
+    } finally {
+      this.#running.delete(job.id)
+      this.#pump()
+    }
+  }
+
+  async #finish(job: JobRecord, change: Partial<JobRecord>): Promise<void> {
+    Object.assign(job, change, { finishedAt: new Date().toISOString() })
+    await this.#log.write(job).catch(() => undefined)
+    this.#options.onFinished?.(job)
+  }
+
+  #sweep(): void {
+    const cutoff = Date.now() - this.#options.retentionMs
+    for (const [id, job] of this.#jobs) {
+      if (!isFinal(job.status) || Date.parse(job.finishedAt!) >= cutoff) continue
+      this.#jobs.delete(id)
+      if (job.idempotencyKey !== undefined) this.#byKey.delete(job.idempotencyKey)
+      void this.#log.write({ removed: id }).catch(() => undefined)
+    }
+  }
+}

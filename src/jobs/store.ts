@@ -1,0 +1,67 @@
+import type { ErrorCode } from '../errors.js'
+
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled'
+export const JOB_STATUSES: readonly JobStatus[] = ['queued', 'running', 'succeeded', 'failed', 'canceled']
+
+export interface JobError {
+  code: ErrorCode
+  message: string
+}
+
+/** One background job as it is stored; the wire view is `jobView` in http/routes/jobs.ts. */
+export interface JobRecord {
+  id: string
+  model: string
+  status: JobStatus
+  instances: unknown[]
+  progress: number
+  result?: unknown[]
+  error?: JobError
+  webhook?: string
+  idempotencyKey?: string
+  /** Hash of the submitted body, to tell a replay from a conflicting reuse of an Idempotency-Key. */
+  bodyHash?: string
+  createdAt: string
+  startedAt?: string
+  finishedAt?: string
+  /** How many times this job was started (a restart runs a running job again). */
+  attempts: number
+}
+
+export interface JobSubmission {
+  model: string
+  instances: unknown[]
+  webhook?: string
+  idempotencyKey?: string
+  bodyHash?: string
+}
+
+export interface RunOptions {
+  signal: AbortSignal
+  onProgress: (fraction: number) => void
+}
+
+/** Runs one job's instances through the model (ServedModel.predict in the server). */
+export type JobRunner = (job: JobRecord, options: RunOptions) => Promise<unknown[]>
+
+/** Called once a job reaches a final status (webhooks, metrics). */
+export type JobFinished = (job: JobRecord) => void
+
+/** Where background jobs live and how they are dispatched; embedded (file) and redis (BullMQ) implement it. */
+export interface JobStore {
+  /**
+   * Accept a job durably, then resolve. The same idempotencyKey with the same bodyHash returns the
+   * existing job; with another bodyHash it throws IDEMPOTENCY_CONFLICT.
+   */
+  submit(submission: JobSubmission): Promise<JobRecord>
+  get(id: string): Promise<JobRecord | undefined>
+  /** Cancel a queued or running job; a finished job is returned unchanged. Undefined when unknown. */
+  cancel(id: string): Promise<JobRecord | undefined>
+  /** Start taking jobs with this runner (the server calls it once its models are ready). */
+  start(runner: JobRunner): void
+  /** Counts by status for one model, and how many wait. */
+  stats(model: string): { counts: Record<JobStatus, number>; queueDepth: number }
+  close(): Promise<void>
+}
+
+export const isFinal = (status: JobStatus) => status === 'succeeded' || status === 'failed' || status === 'canceled'

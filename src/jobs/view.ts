@@ -1,0 +1,17 @@
+import type { JobRecord } from './store.js'
+
+/** What a client (or a webhook) sees of a job: never the stored instances or idempotency bookkeeping. */
+export function jobView(job: JobRecord) {
+  return {
+    id: job.id,
+    model: job.model,
+    status: job.status,
+    progress: job.progress,
+    ...(job.result !== undefined && job.status === 'succeeded' ? { result: job.result } : {}),
+    ...(job.error ? { error: job.error } : {}),
+    createdAt: job.createdAt,
+    startedAt: job.startedAt ?? null,
+    finishedAt: job.finishedAt ?? null,
+    links: { self: `/v1/jobs/${job.id}` },
+  }
+}

@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { assertNoStack, get, post, startServer, type TestServer } from '../helpers/server.js'
+import { fixture } from '../helpers/paths.js'
+
+const SLOW = fixture('handlers/slow-progress.ts')
+
+async function waitFor(url: string, done: (body: any) => boolean): Promise<any> {
+  for (let i = 0; i < 2000; i++) {
+    const { body } = await get(url)
+    if (done(body)) return body
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  throw new Error(`gave up polling ${url}`)
+}
+const del = async (url: string) => {
+  const response = await fetch(url, { method: 'DELETE' })
+  return { status: response.status, body: await response.json() as any }
+}
+
+describe('job routes (embedded store)', () => {
+  let server: TestServer
+  let dataDir: string
+  before(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'carafe-jobs-http-'))
+    server = await startServer(SLOW, { config: { dataDir, jobConcurrency: 2 } })
+  })
+  after(async () => {
+    await server.close()
+    await rm(dataDir, { recursive: true, force: true })
+  })
+
+  it('submits with 202, then polls to succeeded with the result', async () => {
+    const created = await post(`${server.url}/v1/models/slow/jobs`, { instances: [{ ms: 20, tag: 'a' }] })
+    assert.equal(created.status, 202)
+    assert.equal(created.body.status, 'queued')
+    assert.equal(created.body.links.self, `/v1/jobs/${created.body.id}`)
+    const done = await waitFor(`${server.url}/v1/jobs/${created.body.id}`, (b) => b.status === 'succeeded')
+    assert.equal(done.model, 'slow')
+    assert.equal(done.progress, 1)
+    assert.equal(done.result[0].tag, 'a')
+    assert.ok(done.createdAt && done.startedAt && done.finishedAt)
+  })
+
+  it('shows progress while running', async () => {
+    const { body } = await post(`${server.url}/v1/models/slow/jobs`, { instances: [{ ms: 3000 }] })
+    const running = await waitFor(`${server.url}/v1/jobs/${body.id}`, (b) => b.status === 'running' && b.progress > 0 && b.progress < 1)
+    assert.ok(running.progress > 0)
+    await del(`${server.url}/v1/jobs/${body.id}`)
+  })
+
+  it('rejects bad input at submit with 400, not a failed job later', async () => {
+    const bad = await post(`${server.url}/v1/models/slow/jobs`, { instances: [{ ms: 'soon' }] })
+    assert.equal(bad.status, 400)
+    assert.equal(bad.body.error.code, 'INVALID_INPUT')
+    assert.equal((await post(`${server.url}/v1/models/nope/jobs`, { instances: [{ ms: 1 }] })).body.error.code, 'MODEL_NOT_FOUND')
+  })
+
+  it('reports a failing job with a clear error and no stack', async () => {
+    const { body } = await post(`${server.url}/v1/models/slow/jobs`, { instances: [{ ms: -1 }] })
+    const failed = await waitFor(`${server.url}/v1/jobs/${body.id}`, (b) => b.status === 'failed')
+    assert.equal(failed.error.code, 'PREDICTION_FAILED')
+    assert.equal(failed.result, undefined)
+  })
+
+  it('cancels a queued job (it never runs) and a running one (its result is discarded)', async () => {
+    const running = await post(`${server.url}/v1/models/slow/jobs`, { instances: [{ ms: 5000 }] })
+    const blocker = await post(`${server.url}/v1/models/slow/jobs`, { instances: [{ ms: 5000 }] })
+    const queued = await post(`${server.url}/v1/models/slow/jobs`, { instances: [{ ms: 10 }] })
+    await waitFor(`${server.url}/v1/jobs/${running.body.id}`, (b) => b.status === 'running')
+    assert.equal((await get(`${server.url}/v1/jobs/${queued.body.id}`)).body.status, 'queued')
+    assert.equal((await del(`${server.url}/v1/jobs/${queued.body.id}`)).body.status, 'canceled')
+    const canceled = await del(`${server.url}/v1/jobs/${running.body.id}`)
+    assert.equal(canceled.status, 200)
+    assert.equal(canceled.body.status, 'canceled')
+    await del(`${server.url}/v1/jobs/${blocker.body.id}`)
+    const after = await get(`${server.url}/v1/jobs/${queued.body.id}`)
+    assert.equal(after.body.startedAt, null)
+    assert.equal((await get(`${server.url}/v1/jobs/${running.body.id}`)).body.result, undefined)
+  })
+
+  it('answers 404 JOB_NOT_FOUND for an unknown id', async () => {
+    const { status, body, text } = await get(`${server.url}/v1/jobs/not-a-job`)
+    assert.equal(status, 404)
+    assert.equal(body.error.code, 'JOB_NOT_FOUND')
+    assertNoStack(text)
+    assert.equal((await del(`${server.url}/v1/jobs/not-a-job`)).status, 404)
+  })
+
+  it('honours Idempotency-Key: same body → same id, other body → 409', async () => {
+    const key = { 'idempotency-key': 'order-42' }
+    const a = await post(`${server.url}/v1/models/slow/jobs`, { instances: [{ ms: 1 }] }, key)
+    const b = await post(`${server.url}/v1/models/slow/jobs`, { instances: [{ ms: 1 }] }, key)
+    assert.equal(a.body.id, b.body.id)
+    const c = await post(`${server.url}/v1/models/slow/jobs`, { instances: [{ ms: 2 }] }, key)
+    assert.equal(c.status, 409)
+    assert.equal(c.body.error.code, 'IDEMPOTENCY_CONFLICT')
+  })
+
+  it('adds job counts and queue depth to the model stats', async () => {
+    const { body } = await get(`${server.url}/v1/models/slow`)
+    assert.ok(body.stats.jobs.counts.succeeded >= 1)
+    assert.equal(typeof body.stats.jobs.queueDepth, 'number')
+  })
+})
