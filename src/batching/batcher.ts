@@ -15,14 +15,11 @@ export interface BatchObserver {
  * hand each item its slice. Ends when the queue is closed and drained.
  */
 export async function runBatcher(queue: BoundedQueue<WorkItem>, runner: Runner, policy: BatchPolicy, observer?: BatchObserver): Promise<void> {
-  const concurrency = new ConcurrencyEstimate()
   for (;;) {
     // a runner being restarted takes nothing from the queue, so its items go to a live runner or wait for the replacement
     if (runner.state !== 'ready' && !(await runner.whenReady().then(() => true, () => false))) return
-    // Waiting for company only pays when requests overlap; a lone client would just pay maxDelayMs on every call.
-    const batch = await collectBatch(queue, concurrency.overlapping ? policy : { maxSize: policy.maxSize, maxDelayMs: 0 }, rowsOf)
+    const batch = await collectBatch(queue, policy, rowsOf)
     if (batch.length === 0) return
-    concurrency.observe(batch.length)
     if (runner.state !== 'ready') {
       for (const item of batch.reverse()) queue.putBack(item)
       continue
@@ -41,21 +38,6 @@ export async function runBatcher(queue: BoundedQueue<WorkItem>, runner: Runner, 
         for (const item of live) await runItems(runner, [item], observer).catch((e) => item.reject(e as Error))
       } else for (const item of live) item.reject(error as Error)
     }
-  }
-}
-
-/**
- * Adaptive batching window: a moving average of items per batch. Under concurrent load, items pile up while the
- * runner is busy, batches grow past one even with no wait, and the wait is switched on; at one client it stays off.
- */
-class ConcurrencyEstimate {
-  #itemsPerBatch = 1
-  observe(items: number): void {
-    this.#itemsPerBatch = 0.9 * this.#itemsPerBatch + 0.1 * items
-  }
-
-  get overlapping(): boolean {
-    return this.#itemsPerBatch > 1.2
   }
 }
 
