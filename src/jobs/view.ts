@@ -7,7 +7,8 @@ export function jobView(job: JobRecord) {
     model: job.model,
     status: job.status,
     progress: job.progress,
-    ...(job.result !== undefined && job.status === 'succeeded' ? { result: job.result } : {}),
+    // the same body a synchronous :predict answers, so clients handle one shape
+    ...(job.result !== undefined && job.status === 'succeeded' ? { result: { predictions: job.result } } : {}),
     ...(job.error ? { error: job.error } : {}),
     createdAt: job.createdAt,
     startedAt: job.startedAt ?? null,

@@ -41,7 +41,7 @@ describe('job routes (embedded store)', () => {
     const done = await waitFor(`${server.url}/v1/jobs/${created.body.id}`, (b) => b.status === 'succeeded')
     assert.equal(done.model, 'slow')
     assert.equal(done.progress, 1)
-    assert.equal(done.result[0].tag, 'a')
+    assert.equal(done.result.predictions[0].tag, 'a')
     assert.ok(done.createdAt && done.startedAt && done.finishedAt)
   })
 

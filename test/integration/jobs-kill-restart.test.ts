@@ -72,8 +72,8 @@ test('kill -9 with jobs queued and running: after a restart every accepted job s
       await new Promise((resolve) => setTimeout(resolve, 20))
     }
     assert.equal(job.status, 'succeeded', `job ${id}: ${JSON.stringify(job)}`)
-    assert.equal(job.result.length, 1)
-    results.push(job.result[0].tag)
+    assert.equal(job.result.predictions.length, 1)
+    results.push(job.result.predictions[0].tag)
   }
   assert.deepEqual(results, ids.map((_, i) => `job-${i}`))
   assert.equal(new Set(results).size, JOBS)

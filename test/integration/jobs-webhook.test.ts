@@ -42,7 +42,7 @@ test('a finished job calls its webhook with an HMAC signature, retrying after a 
     const job = JSON.parse(delivery.body)
     assert.equal(job.id, body.id)
     assert.equal(job.status, 'succeeded')
-    assert.equal(job.result[0].tag, 'hook')
+    assert.equal(job.result.predictions[0].tag, 'hook')
   }
 
   const refused = await post(`${server.url}/v1/models/slow/jobs`, { instances: [{ ms: 1 }], webhook: 'http://example.com/hook' })
