@@ -3,6 +3,7 @@ import { CarafeError } from '../errors.js'
 import type { AppDeps } from './deps.js'
 import { replyWithError } from './errors.js'
 import { requestIdFor } from './request-id.js'
+import { serverOptions } from './server-options.js'
 import { opsRoutes } from './routes/ops.js'
 import { v1Routes } from './routes/v1.js'
 
@@ -17,7 +18,8 @@ export async function buildApp(deps: AppDeps & { logger: FastifyBaseLogger }): P
     genReqId: requestIdFor,
     // Fastify's default Ajv coerces "5.1" into 5.1 (STYLE gotcha 1)
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } },
-  })
+    ...serverOptions(deps.config),
+  }) as unknown as FastifyInstance
   app.removeContentTypeParser('text/plain')
   app.setErrorHandler(replyWithError)
   app.setNotFoundHandler((request, reply) => {

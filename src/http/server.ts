@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
-import type { Config } from '../config/index.js'
+import { applyModelSettings, type Config } from '../config/index.js'
 import { loadModels, type ModelDescriptor } from '../model/index.js'
 import { ModelRegistry } from '../serving/index.js'
 import { buildApp } from './app.js'
@@ -25,7 +25,7 @@ export async function createCarafe({ descriptors, config, logger }: {
   config: Readonly<Config>
   logger: FastifyBaseLogger
 }): Promise<Carafe> {
-  const registry = new ModelRegistry(descriptors, config, logger)
+  const registry = new ModelRegistry(applyModelSettings(descriptors, config), config, logger)
   const app = await buildApp({ config, registry, logger })
   let closing: Promise<void> | undefined
   let markStarted: (value: Promise<void>) => void
