@@ -1,6 +1,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify'
 import { CarafeError } from '../errors.js'
 import type { AppDeps } from './deps.js'
+import { ApiKeys, requireApiKey } from './auth.js'
 import { replyWithError } from './errors.js'
 import { requestIdFor } from './request-id.js'
 import { serverOptions } from './server-options.js'
@@ -36,7 +37,10 @@ export async function buildApp(deps: AppDeps & { logger: FastifyBaseLogger }): P
   })
 
   await app.register(opsRoutes, deps)
+  const keys = new ApiKeys(deps.config, deps.logger)
+  app.addHook('onClose', async () => keys.close())
   await app.register(async (api) => {
+    api.addHook('onRequest', requireApiKey(keys))
     await api.register(v1Routes, deps)
   })
   return app
