@@ -3,6 +3,7 @@ import { CarafeError } from '../errors.js'
 import type { AppDeps } from './deps.js'
 import { ApiKeys, requireApiKey } from './auth.js'
 import { replyWithError } from './errors.js'
+import { createMetrics, metricsRoute } from './metrics.js'
 import { requestIdFor } from './request-id.js'
 import { serverOptions } from './server-options.js'
 import { opsRoutes } from './routes/ops.js'
@@ -34,13 +35,17 @@ export async function buildApp(deps: AppDeps & { logger: FastifyBaseLogger }): P
   app.addHook('onResponse', async (request, reply) => {
     const model = (request.params as { name?: string } | undefined)?.name
     request.log.info({ method: request.method, url: request.url, model, status: reply.statusCode, ms: round(reply.elapsedTime) }, 'request')
+    metrics.observe(model, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000)
   })
 
   await app.register(opsRoutes, deps)
   const keys = new ApiKeys(deps.config, deps.logger)
+  const metrics = createMetrics(deps.registry)
+  if (!deps.config.metricsAuth) metricsRoute(app, metrics)
   app.addHook('onClose', async () => keys.close())
   await app.register(async (api) => {
     api.addHook('onRequest', requireApiKey(keys))
+    if (deps.config.metricsAuth) metricsRoute(api, metrics)
     await api.register(v1Routes, deps)
   })
   return app
