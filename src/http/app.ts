@@ -3,6 +3,7 @@ import { CarafeError } from '../errors.js'
 import type { AppDeps } from './deps.js'
 import { ApiKeys, requireApiKey } from './auth.js'
 import { replyWithError } from './errors.js'
+import { registerCors, registerRateLimit } from './limits.js'
 import { createMetrics, metricsRoute } from './metrics.js'
 import { requestIdFor } from './request-id.js'
 import { serverOptions } from './server-options.js'
@@ -42,9 +43,11 @@ export async function buildApp(deps: AppDeps & { logger: FastifyBaseLogger }): P
   const keys = new ApiKeys(deps.config, deps.logger)
   const metrics = createMetrics(deps.registry)
   if (!deps.config.metricsAuth) metricsRoute(app, metrics)
+  await registerCors(app, deps.config)
   app.addHook('onClose', async () => keys.close())
   await app.register(async (api) => {
     api.addHook('onRequest', requireApiKey(keys))
+    await registerRateLimit(api, deps.config)
     if (deps.config.metricsAuth) metricsRoute(api, metrics)
     await api.register(v1Routes, deps)
   })
