@@ -1,16 +1,16 @@
 import { Command } from 'commander'
 import { serve } from './serve.js'
 import { openapi } from './openapi.js'
+import { addServeFlags } from './serve-flags.js'
 
 const program = new Command('carafe').description('Serve ONNX files and TypeScript predict functions over HTTP')
 
-program
+addServeFlags(program
   .command('serve')
   .description('serve one or more models: an .onnx file, a handler module, a model directory or a repository directory')
-  .argument('<paths...>', 'model paths')
-  .option('-p, --port <port>', 'port to listen on (default 8080)')
-  .option('--host <host>', 'address to bind (default 127.0.0.1)')
-  .option('-c, --config <file>', 'carafe.yaml with server settings')
+  .argument('[paths...]', 'model paths')
+  .option('-c, --config <file>', 'carafe.yaml with server settings and a models: map of per-model settings')
+  .option('--print-config', 'print the merged configuration (secrets masked) and exit'))
   .action(serve)
 
 program

@@ -1,14 +1,14 @@
 import { readFile } from 'node:fs/promises'
 import { pino } from 'pino'
-import { parse as parseYaml } from 'yaml'
-import { ConfigError, loadConfig, type Config } from '../config/index.js'
+import { parse as parseYaml, stringify as toYaml } from 'yaml'
+import { ConfigError, loadConfig, maskedConfig, type Config } from '../config/index.js'
 import { createCarafe, loadAll } from '../http/index.js'
 import { ModelLoadError } from '../model/index.js'
+import { configFlags } from './serve-flags.js'
 
-export interface ServeFlags {
-  port?: string
-  host?: string
+export interface ServeFlags extends Record<string, unknown> {
   config?: string
+  printConfig?: boolean
 }
 
 /** `carafe serve <paths...>`: exit 2 with one line on bad configuration or a model that cannot load. */
@@ -18,11 +18,16 @@ export async function serve(paths: string[], flags: ServeFlags): Promise<void> {
     config = loadConfig({
       file: flags.config ? await readConfigFile(flags.config) : {},
       env: process.env,
-      flags: { port: flags.port === undefined ? undefined : Number(flags.port), host: flags.host },
+      flags: configFlags(flags),
     })
   } catch (error) {
     return exitWith(error)
   }
+  if (flags.printConfig) {
+    process.stdout.write(toYaml(maskedConfig(config)))
+    return
+  }
+  if (paths.length === 0) return exitWith(new ConfigError('serve: give at least one model path (an .onnx file, a handler module or a model directory)'))
   const logger = pino({ level: config.logLevel })
   let carafe
   try {
@@ -54,7 +59,9 @@ export async function serve(paths: string[], flags: ServeFlags): Promise<void> {
 
 async function readConfigFile(path: string): Promise<Record<string, unknown>> {
   try {
-    return (parseYaml(await readFile(path, 'utf8')) ?? {}) as Record<string, unknown>
+    const parsed = parseYaml(await readFile(path, 'utf8')) ?? {}
+    if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('the top level must be a map of keys')
+    return parsed as Record<string, unknown>
   } catch (error) {
     throw new ConfigError(`config: cannot read ${path} (${(error as Error).message.split('\n')[0]})`)
   }

@@ -1,5 +1,6 @@
 import { Ajv } from 'ajv'
 import { Config } from './schema.js'
+import { allowedFor, keyOf } from './explain.js'
 
 export class ConfigError extends Error {
   override name = 'ConfigError'
@@ -31,11 +32,12 @@ export function loadConfig({ file = {}, env = {}, flags = {} }: {
   for (const [key, value] of Object.entries(flags)) put(key, value, `flag --${key}`)
 
   if (!validateConfig(merged)) {
-    const error = validateConfig.errors![0]
-    const key = (error.instancePath.split('/')[1] ?? (error.params as { additionalProperty?: string }).additionalProperty) || '(root)'
-    const source = origin.get(key)
+    const error = validateConfig.errors!.find((e) => e.keyword === 'anyOf') ?? validateConfig.errors![0]
+    const key = keyOf(error)
+    const source = origin.get(key.split('.')[0])
     const where = source ? ` (from ${source.from}${source.from.startsWith('CARAFE_') ? `=${JSON.stringify(env[source.from])}` : ` = ${JSON.stringify(source.value)}`})` : ''
-    throw new ConfigError(`config: ${key} ${error.message ?? 'is invalid'}${where}`)
+    const message = error.keyword === 'additionalProperties' ? 'is not a known key' : error.keyword === 'anyOf' ? 'is not one of the allowed values' : error.message ?? 'is invalid'
+    throw new ConfigError(`config: ${key} ${message}${where}; ${allowedFor(Config, error)}`)
   }
   return deepFreeze(merged as Config)
 }
@@ -52,9 +54,31 @@ const ENV_KEYS: Record<string, { key: keyof Config; parse: (raw: string) => unkn
   CARAFE_DATA_DIR: { key: 'dataDir', parse: String },
   CARAFE_JOB_CONCURRENCY: { key: 'jobConcurrency', parse: toNumber },
   CARAFE_JOB_RETENTION_MS: { key: 'jobRetentionMs', parse: toNumber },
-  CARAFE_WEBHOOK_HOSTS: { key: 'webhookHosts', parse: (raw) => raw.split(',').map((h) => h.trim()).filter(Boolean) },
+  CARAFE_WEBHOOK_HOSTS: { key: 'webhookHosts', parse: toList },
   CARAFE_WEBHOOK_SECRET: { key: 'webhookSecret', parse: String },
-  CARAFE_API_KEYS: { key: 'apiKeys', parse: (raw) => raw.split(',').map((k) => k.trim()).filter(Boolean) },
+  CARAFE_API_KEYS: { key: 'apiKeys', parse: toList },
+  CARAFE_API_KEYS_FILE: { key: 'apiKeysFile', parse: String },
+  CARAFE_METRICS_AUTH: { key: 'metricsAuth', parse: toBoolean },
+  CARAFE_TLS_CERT: { key: 'tlsCert', parse: String },
+  CARAFE_TLS_KEY: { key: 'tlsKey', parse: String },
+  CARAFE_HTTP2: { key: 'http2', parse: toBoolean },
+  CARAFE_RATE_LIMIT: { key: 'rateLimit', parse: toNumber },
+  CARAFE_RATE_LIMIT_WINDOW_MS: { key: 'rateLimitWindowMs', parse: toNumber },
+  CARAFE_CORS_ORIGINS: { key: 'corsOrigins', parse: toList },
+  CARAFE_CONNECTION_TIMEOUT_MS: { key: 'connectionTimeoutMs', parse: toNumber },
+  CARAFE_KEEP_ALIVE_TIMEOUT_MS: { key: 'keepAliveTimeoutMs', parse: toNumber },
+  CARAFE_REQUEST_TIMEOUT_MS: { key: 'requestTimeoutMs', parse: toNumber },
+  CARAFE_LOG_PAYLOADS: { key: 'logPayloads', parse: toBoolean },
+}
+
+function toList(raw: string): string[] {
+  return raw.split(',').map((k) => k.trim()).filter(Boolean)
+}
+
+// Anything but true/false/1/0 stays a string so the schema names the bad value.
+function toBoolean(raw: string): unknown {
+  const value = raw.trim().toLowerCase()
+  return value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : raw
 }
 
 function fromEnv(env: Record<string, string | undefined>): Record<string, { value: unknown; from: string }> {

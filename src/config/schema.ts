@@ -42,5 +42,26 @@ export const Config = Type.Object({
   // HMAC-SHA256 key for the x-carafe-signature header; webhooks are refused while it is empty
   webhookSecret: Type.String({ default: '' }),
   apiKeys: Type.Array(Type.String({ minLength: 16 }), { default: [] }),
+  // `name: key` lines (or a YAML map); re-read on SIGHUP and when the file changes
+  apiKeysFile: Type.Optional(Type.String({ minLength: 1 })),
+  // false: /metrics is open like the health routes; true: it needs a key when keys are configured
+  metricsAuth: Type.Boolean({ default: false }),
+  tlsCert: Type.Optional(Type.String({ minLength: 1 })),
+  tlsKey: Type.Optional(Type.String({ minLength: 1 })),
+  http2: Type.Boolean({ default: false }),
+  // requests per window per API key (or client address without one); 0 turns the limit off
+  rateLimit: Type.Integer({ minimum: 0, default: 0 }),
+  rateLimitWindowMs: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 60_000 }),
+  // per named key (from the key file): requests per window, overriding rateLimit
+  keyRateLimits: Type.Record(Type.String(), Type.Integer({ minimum: 0 }), { default: {} }),
+  // CORS is off until origins are listed ("*" allows any)
+  corsOrigins: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+  connectionTimeoutMs: Type.Integer({ minimum: 0, default: 0 }),
+  keepAliveTimeoutMs: Type.Integer({ minimum: 1, default: 72_000 }),
+  requestTimeoutMs: Type.Integer({ minimum: 0, default: 60_000 }),
+  // debug only: log request bodies (input payloads) at debug level
+  logPayloads: Type.Boolean({ default: false }),
+  // per-model settings by model name, merged onto the model's own settings
+  models: Type.Record(Type.String(), ModelSettings, { default: {} }),
 }, { additionalProperties: false })
 export type Config = Static<typeof Config>

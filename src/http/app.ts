@@ -1,9 +1,13 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify'
 import { CarafeError } from '../errors.js'
 import type { AppDeps } from './deps.js'
+import { ApiKeys, requireApiKey } from './auth.js'
 import { replyWithError } from './errors.js'
+import { registerCors, registerRateLimit } from './limits.js'
+import { createMetrics, metricsRoute } from './metrics.js'
 import { requestIdFor } from './request-id.js'
 import { registerRoutes } from './register-routes.js'
+import { serverOptions } from './server-options.js'
 
 const ALL_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'] as const
 
@@ -18,7 +22,8 @@ export async function buildApp(deps: AppDeps & { logger: FastifyBaseLogger }): P
     return503OnClosing: false,
     // Fastify's default Ajv coerces "5.1" into 5.1 (STYLE gotcha 1)
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } },
-  })
+    ...serverOptions(deps.config),
+  }) as unknown as FastifyInstance
   app.removeContentTypeParser('text/plain')
   app.setErrorHandler(replyWithError)
   app.setNotFoundHandler((request, reply) => {
@@ -32,9 +37,19 @@ export async function buildApp(deps: AppDeps & { logger: FastifyBaseLogger }): P
   app.addHook('onResponse', async (request, reply) => {
     const model = (request.params as { name?: string } | undefined)?.name
     request.log.info({ method: request.method, url: request.url, model, status: reply.statusCode, ms: round(reply.elapsedTime) }, 'request')
+    metrics.observe(model, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000)
   })
 
-  await registerRoutes(app, deps)
+  const keys = new ApiKeys(deps.config, deps.logger)
+  const metrics = createMetrics(deps.registry)
+  if (!deps.config.metricsAuth) metricsRoute(app, metrics)
+  await registerCors(app, deps.config)
+  app.addHook('onClose', async () => keys.close())
+  await registerRoutes(app, deps, async (api) => {
+    api.addHook('onRequest', requireApiKey(keys))
+    await registerRateLimit(api, deps.config)
+    if (deps.config.metricsAuth) metricsRoute(api, metrics)
+  })
   return app
 }
 

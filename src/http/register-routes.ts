@@ -10,11 +10,12 @@ import { v1Routes } from './routes/v1.js'
 import { v2Routes } from './routes/v2.js'
 
 /** Every Carafe route, for the standalone app and the plugin alike; the `api` scope holds what needs a key. */
-export async function registerRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+export async function registerRoutes(app: FastifyInstance, deps: AppDeps, secureApi?: (api: FastifyInstance) => Promise<void>): Promise<void> {
   await app.register(opsRoutes, deps)
   await app.register(uiRoutes, deps)
   await app.register(openapiRoutes, deps)
   await app.register(async (api) => {
+    await secureApi?.(api) // API keys and rate limits, scoped by encapsulation so health routes stay open
     await api.register(multipartInstances)
     await api.register(v1Routes, deps)
     await api.register(v2Routes, deps)

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
-import type { Config } from '../config/index.js'
+import { applyModelSettings, type Config } from '../config/index.js'
 import { loadModels, type ModelDescriptor } from '../model/index.js'
 import { ModelRegistry } from '../serving/index.js'
 import { openJobStore } from '../jobs/index.js'
@@ -29,7 +29,7 @@ export async function createCarafe({ descriptors, config, logger }: {
   config: Readonly<Config>
   logger: FastifyBaseLogger
 }): Promise<Carafe> {
-  const registry = new ModelRegistry(descriptors, config, logger)
+  const registry = new ModelRegistry(applyModelSettings(descriptors, config), config, logger)
   const jobs = await openJobStore(config, logger)
   const app = await buildApp({ config, registry, jobs, logger })
   let closing: Promise<void> | undefined

@@ -1,0 +1,94 @@
+import crypto from 'node:crypto'
+import { readFileSync, unwatchFile, watchFile } from 'node:fs'
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
+import { parse as parseYaml } from 'yaml'
+import type { Config } from '../config/index.js'
+import { CarafeError } from '../errors.js'
+
+const sha256 = (text: string) => crypto.createHash('sha256').update(text).digest()
+// stat polling survives editors and `mv` replacing the file, which fs.watch on the file does not
+const KEY_FILE_POLL_MS = 500
+
+/** The API keys in force: from the config and an optional key file re-read on SIGHUP and when it changes. */
+export class ApiKeys {
+  #keys: { name: string; digest: Buffer }[] = []
+  readonly #config: Readonly<Config>
+  readonly #log: FastifyBaseLogger
+  readonly #onSighup = () => this.reload()
+
+  constructor(config: Readonly<Config>, log: FastifyBaseLogger) {
+    this.#config = config
+    this.#log = log
+    this.reload()
+    if (config.apiKeysFile) {
+      watchFile(config.apiKeysFile, { interval: KEY_FILE_POLL_MS, persistent: false }, () => this.reload())
+      process.on('SIGHUP', this.#onSighup)
+    }
+  }
+
+  get enabled(): boolean {
+    return this.#keys.length > 0 || this.#config.apiKeysFile !== undefined
+  }
+
+  /** Re-read the key file; a file that cannot be read keeps the keys in force (logged), so a bad edit never locks everyone out. */
+  reload(): void {
+    const fromConfig = this.#config.apiKeys.map((key, i) => ({ name: `key${i + 1}`, digest: sha256(key) }))
+    let fromFile: { name: string; digest: Buffer }[] = []
+    if (this.#config.apiKeysFile) {
+      try {
+        fromFile = parseKeyFile(readFileSync(this.#config.apiKeysFile, 'utf8')).map(({ name, key }) => ({ name, digest: sha256(key) }))
+      } catch (error) {
+        this.#log.error({ file: this.#config.apiKeysFile, reason: (error as Error).message }, 'API key file not reloaded; keeping the keys in force')
+        return
+      }
+    }
+    this.#keys = [...fromConfig, ...fromFile]
+    this.#log.info({ keys: this.#keys.map((k) => k.name) }, 'API keys loaded')
+  }
+
+  /** The name of the key that matches, compared in constant time: every key is checked, digests have one length. */
+  match(given: string): string | undefined {
+    const digest = sha256(given)
+    let found: string | undefined
+    for (const key of this.#keys) if (crypto.timingSafeEqual(digest, key.digest) && found === undefined) found = key.name
+    return found
+  }
+
+  close(): void {
+    if (!this.#config.apiKeysFile) return
+    unwatchFile(this.#config.apiKeysFile)
+    process.off('SIGHUP', this.#onSighup)
+  }
+}
+
+/** `name: key` lines (a YAML map); a bare list of keys gets names key1, key2, … */
+export function parseKeyFile(text: string): { name: string; key: string }[] {
+  const parsed = parseYaml(text) ?? {}
+  const entries = Array.isArray(parsed) ? parsed.map((key, i) => [`key${i + 1}`, key]) : Object.entries(parsed as object)
+  return entries.map(([name, key]) => {
+    if (typeof key !== 'string' || key.length < 16) throw new Error(`key "${name}" must be a string of at least 16 characters`)
+    return { name: String(name), key }
+  })
+}
+
+/** The key a request carries: `Authorization: Bearer <key>` or `X-Api-Token: <key>`. */
+export function keyFrom(request: FastifyRequest): string | undefined {
+  const auth = request.headers.authorization
+  if (typeof auth === 'string' && /^Bearer\s+/i.test(auth)) return auth.replace(/^Bearer\s+/i, '').trim()
+  const token = request.headers['x-api-token']
+  return typeof token === 'string' ? token.trim() : undefined
+}
+
+/** onRequest hook for the `api` scope: 401 UNAUTHORIZED with WWW-Authenticate unless a configured key matches. */
+export function requireApiKey(keys: ApiKeys) {
+  return async (request: FastifyRequest & { apiKeyName?: string }, reply: { header(name: string, value: string): unknown }) => {
+    if (!keys.enabled) return
+    const given = keyFrom(request)
+    const name = given ? keys.match(given) : undefined
+    if (name === undefined) {
+      reply.header('www-authenticate', 'Bearer realm="carafe"')
+      throw new CarafeError('UNAUTHORIZED', given ? 'The API key is not valid' : undefined)
+    }
+    request.apiKeyName = name
+  }
+}

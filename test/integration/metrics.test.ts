@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict'
+import { it } from 'node:test'
+import { example } from '../helpers/paths.js'
+import { get, post, startServer } from '../helpers/server.js'
+
+const KEY = 'metrics-key-0123456789'
+
+it('GET /metrics counts requests by model, route and status, with model gauges and process metrics', async (t) => {
+  const { url } = await startServer(example('iris'), { t })
+  for (let i = 0; i < 3; i++) assert.equal((await post(`${url}/v1/models/iris:predict`, { instances: [[5.1, 3.5, 1.4, 0.2]] })).status, 200)
+  assert.equal((await post(`${url}/v1/models/iris:predict`, { instances: [['x', 1, 1, 1]] })).status, 400)
+  const { status, text, headers } = await get(`${url}/metrics`)
+  assert.equal(status, 200)
+  assert.match(headers.get('content-type')!, /text\/plain/)
+  assert.match(text, /carafe_requests_total\{model="iris",route="\/v1\/models\/:name\(\^\[\^:\/\]\+\)::predict",status="200"\} 3/)
+  assert.match(text, /carafe_requests_total\{model="iris",route="[^"]+",status="400"\} 1/)
+  assert.match(text, /carafe_request_duration_seconds_bucket\{le="0.0005",model="iris",route="[^"]+"\}/)
+  assert.match(text, /carafe_request_duration_seconds_count\{model="iris",route="[^"]+"\} 4/)
+  assert.match(text, /carafe_queue_depth\{model="iris"\} 0/)
+  assert.match(text, /carafe_runner_restarts\{model="iris"\} 0/)
+  assert.match(text, /carafe_batch_rows\{model="iris"\} 3/)
+  assert.match(text, /carafe_process_cpu_seconds_total/)
+})
+
+it('/metrics is open by default and needs a key with metricsAuth', async (t) => {
+  const open = await startServer(example('iris'), { t, config: { apiKeys: [KEY] } })
+  assert.equal((await get(`${open.url}/metrics`)).status, 200)
+  const closed = await startServer(example('iris'), { t, config: { apiKeys: [KEY], metricsAuth: true } })
+  assert.equal((await get(`${closed.url}/metrics`)).status, 401)
+  assert.equal((await get(`${closed.url}/metrics`, { 'x-api-token': KEY })).status, 200)
+})
