@@ -68,7 +68,6 @@ const ENV_KEYS: Record<string, { key: keyof Config; parse: (raw: string) => unkn
   CARAFE_CONNECTION_TIMEOUT_MS: { key: 'connectionTimeoutMs', parse: toNumber },
   CARAFE_KEEP_ALIVE_TIMEOUT_MS: { key: 'keepAliveTimeoutMs', parse: toNumber },
   CARAFE_REQUEST_TIMEOUT_MS: { key: 'requestTimeoutMs', parse: toNumber },
-  CARAFE_LOG_PAYLOADS: { key: 'logPayloads', parse: toBoolean },
 }
 
 function toList(raw: string): string[] {

@@ -59,8 +59,6 @@ export const Config = Type.Object({
   connectionTimeoutMs: Type.Integer({ minimum: 0, default: 0 }),
   keepAliveTimeoutMs: Type.Integer({ minimum: 1, default: 72_000 }),
   requestTimeoutMs: Type.Integer({ minimum: 0, default: 60_000 }),
-  // debug only: log request bodies (input payloads) at debug level
-  logPayloads: Type.Boolean({ default: false }),
   // per-model settings by model name, merged onto the model's own settings
   models: Type.Record(Type.String(), ModelSettings, { default: {} }),
 }, { additionalProperties: false })
