@@ -5,6 +5,8 @@ import { loadConfig } from '../src/config/index.js'
 import { createCarafe, loadAll } from '../src/http/index.js'
 import { load, type LoadResult } from './load.js'
 import { rawRowsPerSecond } from './raw-onnx.js'
+import { benchImages } from './images.js'
+import { benchJobs } from './jobs.js'
 
 // `npm run bench`: physical limit, HTTP floor and Carafe side by side in one run (figures move between runs; ratios don't as much).
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8)
@@ -65,6 +67,9 @@ async function main() {
     [`raw mlp b64 rows/s, 2 intra-op threads vs 1`, raw.mlp64t2 / raw.mlp64t1],
   ] as const
   for (const [name, value] of ratios) console.log(`${name}: ${value.toFixed(2)}`)
+
+  await benchJobs()
+  await benchImages()
 }
 
 function record(name: string, r: LoadResult, rowsPerRequest: number): LoadResult {
