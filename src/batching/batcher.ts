@@ -15,11 +15,13 @@ export interface BatchObserver {
  * hand each item its slice. Ends when the queue is closed and drained.
  */
 export async function runBatcher(queue: BoundedQueue<WorkItem>, runner: Runner, policy: BatchPolicy, observer?: BatchObserver): Promise<void> {
+  const window = new AdaptiveWindow()
   for (;;) {
     // a runner being restarted takes nothing from the queue, so its items go to a live runner or wait for the replacement
     if (runner.state !== 'ready' && !(await runner.whenReady().then(() => true, () => false))) return
-    const batch = await collectBatch(queue, policy, rowsOf)
+    const batch = await collectBatch(queue, window.worthWaiting() ? policy : { maxSize: policy.maxSize, maxDelayMs: 0 }, rowsOf)
     if (batch.length === 0) return
+    window.observe(batch.length)
     if (runner.state !== 'ready') {
       for (const item of batch.reverse()) queue.putBack(item)
       continue
@@ -38,6 +40,25 @@ export async function runBatcher(queue: BoundedQueue<WorkItem>, runner: Runner, 
         for (const item of live) await runItems(runner, [item], observer).catch((e) => item.reject(e as Error))
       } else for (const item of live) item.reject(error as Error)
     }
+  }
+}
+
+/**
+ * Wait maxDelayMs for company only while requests overlap: a lone client would pay the whole window on every call
+ * (measured: iris at one connection, 2,895 req/s without the window, 616 with it). Items per batch, as a moving
+ * average, says whether requests overlap; while it says no, every PROBE_EVERY-th batch waits anyway to notice load.
+ */
+class AdaptiveWindow {
+  static readonly PROBE_EVERY = 16
+  #itemsPerBatch = 2 // start by waiting: batching on is what the model asked for
+  #batches = 0
+
+  observe(items: number): void {
+    this.#itemsPerBatch = 0.9 * this.#itemsPerBatch + 0.1 * items
+  }
+
+  worthWaiting(): boolean {
+    return this.#itemsPerBatch > 1.2 || ++this.#batches % AdaptiveWindow.PROBE_EVERY === 0
   }
 }
 
