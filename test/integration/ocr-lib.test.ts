@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process'
 import sharp from 'sharp'
 import { ppOcrV4Paths } from '../../examples/ocr-lib/models.js'
 import { detect, ocr, openOcrSessions, type OcrSessions } from '../../examples/ocr-lib/pipeline.js'
+import { accuracy } from '../helpers/text-image.js'
 
 const FONT = 'DejaVu Sans'
 const FONT_SIZE = 36
@@ -50,20 +51,6 @@ function assertFontInstalled(): void {
   if (!match.includes(FONT)) throw new Error(`${FONT} is not installed (fc-match gave ${match.trim()}); ${FONT_FIX}`)
 }
 
-function levenshtein(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j)
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i]
-    for (let j = 1; j <= b.length; j++) next.push(Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)))
-    row = next
-  }
-  return row[b.length]!
-}
-
-function accuracy(read: string, expected: string): number {
-  const [r, e] = [read.replace(/\s+/g, ''), expected.replace(/\s+/g, '')]
-  return 1 - levenshtein(r, e) / Math.max(r.length, e.length, 1)
-}
 
 describe('ocr-lib with PP-OCRv4', () => {
   const lines: Line[] = [
