@@ -2,6 +2,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import { CarafeError } from '../errors.js'
 import type { AppDeps } from './deps.js'
 import { ApiKeys, requireApiKey } from './auth.js'
+import { clientErrorHandler } from './client-error.js'
 import { replyWithError } from './errors.js'
 import { registerCors, registerRateLimit } from './limits.js'
 import { createMetrics, metricsRoute } from './metrics.js'
@@ -22,6 +23,9 @@ export async function buildApp(deps: AppDeps & { logger: FastifyBaseLogger }): P
     return503OnClosing: false,
     // Fastify's default Ajv coerces "5.1" into 5.1 (STYLE gotcha 1)
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } },
+    // bad percent-encoding and over-long path segments are refused by the router, before our error handler
+    frameworkErrors: replyWithError,
+    clientErrorHandler,
     ...serverOptions(deps.config),
   }) as unknown as FastifyInstance
   app.removeContentTypeParser('text/plain')

@@ -2,10 +2,12 @@ import type { FastifyInstance } from 'fastify'
 import { CarafeError } from '../../errors.js'
 import { indexPage, loadUiAssets, playgroundPage } from '../../ui/index.js'
 import type { AppDeps } from '../deps.js'
+import { registerUiSecurity } from '../ui-security.js'
 import { MODEL_NAME } from './v1.js'
 
 /** The web playground: HTML shells and their static assets, outside the API-key scope (the page asks for the key). */
 export async function uiRoutes(app: FastifyInstance, { registry }: AppDeps): Promise<void> {
+  await registerUiSecurity(app)
   const assets = loadUiAssets()
   const html = 'text/html; charset=utf-8'
 
