@@ -5,7 +5,7 @@ import { CarafeError, isErrorCode } from '../errors.js'
 import { JOB_STATUSES, type JobError, type JobFinished, type JobRecord, type JobRunner, type JobStatus, type JobStore, type JobSubmission } from './store.js'
 
 export interface RedisOptions {
-  /** redis://[user:password@]host[:port][/db] */
+  /** redis://[user:password@]host[:port][/db][?prefix=name] */
   url: string
   /** Every key starts with it, so tests (and several deployments) can share one Redis. */
   prefix?: string
@@ -54,7 +54,7 @@ export class RedisJobStore implements JobStore {
   }
 
   static async open(options: RedisOptions): Promise<RedisJobStore> {
-    const prefix = options.prefix ?? 'carafe'
+    const prefix = options.prefix ?? (new URL(options.url).searchParams.get('prefix') || 'carafe')
     const queue = new Queue<JobData, unknown[]>(QUEUE, { connection: redisConnection(options.url), prefix })
     const client = new Redis(redisConnection(options.url) as object)
     client.on('error', () => undefined) // ioredis reconnects; a failing call rejects on its own
