@@ -5,7 +5,7 @@ import { CarafeError, isErrorCode } from '../errors.js'
 import { JOB_STATUSES, type JobError, type JobFinished, type JobRecord, type JobRunner, type JobStatus, type JobStore, type JobSubmission } from './store.js'
 
 export interface RedisOptions {
-  /** redis://[user:password@]host[:port][/db][?prefix=name] */
+  /** redis://[user:password@]host[:port][/db][?prefix=name&lockDuration=ms&stalledInterval=ms] */
   url: string
   /** Every key starts with it, so tests (and several deployments) can share one Redis. */
   prefix?: string
@@ -54,7 +54,10 @@ export class RedisJobStore implements JobStore {
   }
 
   static async open(options: RedisOptions): Promise<RedisJobStore> {
-    const prefix = options.prefix ?? (new URL(options.url).searchParams.get('prefix') || 'carafe')
+    const query = new URL(options.url).searchParams
+    const prefix = options.prefix ?? (query.get('prefix') || 'carafe')
+    const ms = (name: string) => (Number(query.get(name)) > 0 ? Number(query.get(name)) : undefined)
+    options = { ...options, lockDurationMs: options.lockDurationMs ?? ms('lockDuration'), stalledIntervalMs: options.stalledIntervalMs ?? ms('stalledInterval') }
     const queue = new Queue<JobData, unknown[]>(QUEUE, { connection: redisConnection(options.url), prefix })
     const client = new Redis(redisConnection(options.url) as object)
     client.on('error', () => undefined) // ioredis reconnects; a failing call rejects on its own
