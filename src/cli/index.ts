@@ -2,6 +2,7 @@ import { Command } from 'commander'
 import { serve } from './serve.js'
 import { openapi } from './openapi.js'
 import { addServeFlags } from './serve-flags.js'
+import { worker } from './worker.js'
 
 const program = new Command('carafe').description('Serve ONNX files and TypeScript predict functions over HTTP')
 
@@ -19,5 +20,13 @@ program
   .argument('<paths...>', 'model paths')
   .option('-c, --config <file>', 'carafe.yaml with server settings (apiKeys adds the security schemes)')
   .action(openapi)
+
+program
+  .command('worker')
+  .description('run background jobs from a Redis queue with these models, without HTTP')
+  .argument('<paths...>', 'model paths')
+  .requiredOption('--jobs <url>', 'the Redis the servers submit to: redis://host:6379')
+  .option('--concurrency <n>', 'jobs run at once by this worker')
+  .action(worker)
 
 await program.parseAsync(process.argv)

@@ -1,5 +1,6 @@
 export { EmbeddedJobStore, type EmbeddedOptions } from './embedded.js'
 export { openJobStore } from './open.js'
+export { RedisJobStore, type RedisOptions } from './redis.js'
 export { JOB_STATUSES, isFinal } from './store.js'
 export type { JobError, JobFinished, JobRecord, JobRunner, JobStatus, JobStore, JobSubmission, RunOptions } from './store.js'
 export { jobView } from './view.js'

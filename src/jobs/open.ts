@@ -1,6 +1,7 @@
 import { resolve } from 'node:path'
 import type { Config } from '../config/index.js'
 import { EmbeddedJobStore } from './embedded.js'
+import { RedisJobStore } from './redis.js'
 import type { JobFinished, JobStore } from './store.js'
 import { deliverWebhook } from './webhook.js'
 
@@ -13,5 +14,8 @@ export async function openJobStore(config: Readonly<Config>, log?: { warn(obj: u
   if (config.jobs === 'embedded') {
     return EmbeddedJobStore.open({ dir: resolve(config.dataDir, 'jobs'), concurrency: config.jobConcurrency, retentionMs: config.jobRetentionMs, onFinished })
   }
-  throw new Error(`config: jobs must be "embedded" (got ${JSON.stringify(config.jobs)}); the redis store is not built yet`)
+  if (config.jobs.startsWith('redis://')) {
+    return RedisJobStore.open({ url: config.jobs, concurrency: config.jobConcurrency, retentionMs: config.jobRetentionMs, onFinished })
+  }
+  throw new Error(`config: jobs must be "embedded" or a redis:// URL (got ${JSON.stringify(config.jobs)}); e.g. redis://127.0.0.1:6379`)
 }
