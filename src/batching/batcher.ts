@@ -6,7 +6,8 @@ import { collectBatch } from './collect.js'
 import { rowsOf, type WorkItem } from './work-item.js'
 
 export interface BatchObserver {
-  onBatch(rows: number, items: number, runMs: number): void
+  /** `waitsMs`: how long each item waited in the queue before its batch started. */
+  onBatch(rows: number, items: number, runMs: number, waitsMs: number[]): void
 }
 
 /**
@@ -71,7 +72,7 @@ async function runItems(runner: Runner, items: WorkItem[], observer?: BatchObser
     signal: one?.signal,
     deadline: Math.max(...items.map((item) => item.deadline)),
   })
-  observer?.onBatch(inputs.length, items.length, performance.now() - started)
+  observer?.onBatch(inputs.length, items.length, performance.now() - started, items.map((item) => started - item.enqueuedAt))
   let offset = 0
   for (const item of items) {
     item.resolve(outputs.slice(offset, offset + item.instances.length))

@@ -45,7 +45,7 @@ export async function buildApp(deps: AppDeps & { logger: FastifyBaseLogger }): P
   })
 
   const keys = new ApiKeys(deps.config, deps.logger)
-  const metrics = createMetrics(deps.registry)
+  const metrics = createMetrics(deps.registry, deps.jobs)
   if (!deps.config.metricsAuth) metricsRoute(app, metrics)
   await registerCors(app, deps.config)
   app.addHook('onClose', async () => keys.close())

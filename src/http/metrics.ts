@@ -1,12 +1,13 @@
 import type { FastifyInstance } from 'fastify'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { JobStore } from '../jobs/index.js'
 import type { ModelRegistry } from '../serving/index.js'
 
 // 0.5 ms to 30 s: sub-millisecond ONNX models up to multi-second pipelines
 const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 
 /** A per-app Registry (several apps share one test process) with request metrics and model gauges read at scrape time. */
-export function createMetrics(models: ModelRegistry) {
+export function createMetrics(models: ModelRegistry, jobs?: JobStore) {
   const register = new Registry()
   collectDefaultMetrics({ register, prefix: 'carafe_' })
   const requests = new Counter({ name: 'carafe_requests_total', help: 'HTTP requests by model, route and status', labelNames: ['model', 'route', 'status'], registers: [register] })
@@ -19,6 +20,26 @@ export function createMetrics(models: ModelRegistry) {
   perModel('carafe_runner_restarts', 'Times the model runner was restarted', (s) => s.restarts)
   perModel('carafe_batches', 'Batches run since start', (s) => s.batches)
   perModel('carafe_batch_rows', 'Rows (instances) run since start', (s) => s.rows)
+  const queueWait = new Histogram({ name: 'carafe_queue_wait_seconds', help: 'Time an item waited in the model queue before its batch ran', labelNames: ['model'], buckets: BUCKETS, registers: [register] })
+  const inference = new Histogram({ name: 'carafe_inference_duration_seconds', help: 'Time one batch took in the runner', labelNames: ['model'], buckets: BUCKETS, registers: [register] })
+  const batchSize = new Histogram({ name: 'carafe_batch_size', help: 'Rows per batch', labelNames: ['model'], buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096], registers: [register] })
+  for (const model of models.list()) {
+    model.stats.subscribe((rows, _items, runMs, waitsMs) => {
+      batchSize.observe({ model: model.name }, rows)
+      inference.observe({ model: model.name }, runMs / 1000)
+      for (const wait of waitsMs) queueWait.observe({ model: model.name }, wait / 1000)
+    })
+  }
+  if (jobs) {
+    new Gauge({ name: 'carafe_jobs', help: 'Background jobs by model and status', labelNames: ['model', 'status'], registers: [register], collect() {
+      for (const model of models.list()) {
+        for (const [status, count] of Object.entries(jobs.stats(model.name).counts)) this.set({ model: model.name, status }, count)
+      }
+    } })
+    new Gauge({ name: 'carafe_job_queue_depth', help: 'Background jobs waiting to run', labelNames: ['model'], registers: [register], collect() {
+      for (const model of models.list()) this.set({ model: model.name }, jobs.stats(model.name).queueDepth)
+    } })
+  }
 
   return {
     register,

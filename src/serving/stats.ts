@@ -9,8 +9,16 @@ export class ModelStats implements BatchObserver {
   /** batch size (rows) → how many batches had it */
   readonly batchSizes = new Map<number, number>()
   #runMsTotal = 0
+  readonly #listeners = new Set<BatchObserver['onBatch']>()
 
-  onBatch(rows: number, items: number, runMs: number): void {
+  /** Metrics subscribe here, so the serving layer knows nothing of Prometheus. */
+  subscribe(listener: BatchObserver['onBatch']): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+
+  onBatch(rows: number, items: number, runMs: number, waitsMs: number[]): void {
+    for (const listener of this.#listeners) listener(rows, items, runMs, waitsMs)
     this.batches++
     this.items += items
     this.rows += rows
