@@ -39,7 +39,11 @@ export async function startServer(paths: string | string[] | ModelDescriptor[], 
   const url = await carafe.listen()
   const close = () => carafe.close().finally(() => { if (!config.dataDir) rmSync(dataDir, { recursive: true, force: true }) })
   t?.after(close)
-  if (waitReady) await carafe.started
+  // a model that cannot start must not leave a listening server behind (the test file would never end)
+  if (waitReady) await carafe.started.catch(async (error) => {
+    await close()
+    throw error
+  })
   return { url, carafe, logs, close }
 }
 
