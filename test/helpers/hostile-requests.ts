@@ -1,16 +1,5 @@
 /** Seeded generator of malformed HTTP/1.1 requests for the hostile-input test. */
-
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { mulberry32 } from '../../examples/prng.js'
 
 /** `json`: our envelope is required; `parser`: Node's HTTP parser may answer a bare 4xx or close. */
 export interface HostileRequest {
@@ -28,7 +17,7 @@ const CONTENT_TYPES = ['text/plain', 'application/xml', 'multipart/form-data', '
 
 /** Made one at a time, so the test holds no thousands of buffers while it measures memory. */
 export function* hostileRequests(seed: number, count: number, bodyLimit: number): Generator<HostileRequest> {
-  const random = prng(seed)
+  const random = mulberry32(seed) // seeded, so a failing run can be replayed
   const int = (n: number) => Math.floor(random() * n)
   const pick = <T>(list: readonly T[]): T => list[int(list.length)]
   const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => int(256)))

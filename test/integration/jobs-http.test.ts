@@ -5,17 +5,10 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { assertNoStack, get, post, startServer, type TestServer } from '../helpers/server.js'
 import { fixture } from '../helpers/paths.js'
+import { waitFor } from '../helpers/poll.js'
 
 const SLOW = fixture('handlers/slow-progress.ts')
 
-async function waitFor(url: string, done: (body: any) => boolean): Promise<any> {
-  for (let i = 0; i < 2000; i++) {
-    const { body } = await get(url)
-    if (done(body)) return body
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-  throw new Error(`gave up polling ${url}`)
-}
 const del = async (url: string) => {
   const response = await fetch(url, { method: 'DELETE' })
   return { status: response.status, body: await response.json() as any }

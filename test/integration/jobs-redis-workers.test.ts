@@ -3,22 +3,9 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
 import { test } from 'node:test'
-import { Redis } from 'ioredis'
 import { RedisJobStore, type JobRecord } from '../../src/jobs/index.js'
 import { CLI, ROOT, fixture } from '../helpers/paths.js'
-
-async function redisDown(): Promise<string | undefined> {
-  const redis = new Redis(6379, '127.0.0.1', { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null })
-  redis.on('error', () => undefined)
-  try {
-    await redis.connect()
-    return (await redis.ping()) === 'PONG' ? undefined : 'PING did not answer PONG'
-  } catch (error) {
-    return (error as Error).message
-  } finally {
-    redis.disconnect()
-  }
-}
+import { redisDown, removeKeys } from '../helpers/redis.js'
 
 /** `carafe worker` in its own process; resolves once it logged "worker ready". */
 async function startWorker(url: string): Promise<ChildProcess> {
@@ -52,14 +39,7 @@ test('two workers, one killed with SIGKILL mid-job: every job still succeeds', a
   const children: ChildProcess[] = []
   t.after(async () => {
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-    const redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 1 })
-    let cursor = '0'
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500)
-      if (keys.length) await redis.del(...keys)
-      cursor = next
-    } while (cursor !== '0')
-    redis.disconnect()
+    await removeKeys(prefix)
   })
   const store = await RedisJobStore.open({ url, concurrency: 1, retentionMs: 600_000 })
   t.after(() => store.close())
