@@ -1,6 +1,6 @@
 /** Decoding any image sharp reads into packed RGB pixels, once per request. */
 
-import sharp from 'sharp'
+import { decodeRgb } from 'carafe'
 
 // The decoded RGB stays in memory for the recognition crops: 40 MP is 120 MB. sharp's own default
 // (268 MP, 800 MB decoded) lets a small compressed upload exhaust a worker.
@@ -13,19 +13,9 @@ export interface RawImage {
   height: number
 }
 
-/**
- * Decodes, applies the EXIF orientation (cv2.imread does too) and flattens transparency onto white,
- * since text on a transparent background is usually dark ink meant for a light page.
- */
+/** Decodes with the server's own image decoder (EXIF orientation applied, as cv2.imread does; transparency on white). */
 export async function decodeImage(image: Buffer | Uint8Array): Promise<RawImage> {
-  const { data, info } = await sharp(image, { limitInputPixels: MAX_INPUT_PIXELS })
-    .autoOrient()
-    .flatten({ background: '#ffffff' })
-    .toColourspace('srgb')
-    .raw({ depth: 'uchar' }) // 16-bit PNGs would otherwise come out as 2 bytes per sample
-    .toBuffer({ resolveWithObject: true })
-  if (info.channels !== 3) throw new Error(`decodeImage: expected 3 channels after flatten, got ${info.channels}`)
-  return { data, width: info.width, height: info.height }
+  return decodeRgb(image, MAX_INPUT_PIXELS)
 }
 
 export function isRawImage(value: unknown): value is RawImage {

@@ -65,17 +65,25 @@ export async function decodeImageInput(value: unknown, limits: Partial<ImageLimi
   if (!width || !height) throw new CarafeError('INVALID_IMAGE', 'The image has no size')
   if (width * height > maxPixels) throw tooLarge(`${width}x${height} pixels`, `${maxPixels} pixels`)
   try {
-    const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels })
-      .autoOrient()
-      .flatten({ background: '#ffffff' })
-      .toColourspace('srgb')
-      .raw({ depth: 'uchar' }) // 16-bit PNGs would otherwise come out as 2 bytes per sample
-      .toBuffer({ resolveWithObject: true })
-    if (info.channels !== 3) throw new Error(`expected 3 channels, got ${info.channels}`)
-    return { data, width: info.width, height: info.height }
+    return await decodeRgb(bytes, maxPixels)
   } catch {
     throw new CarafeError('INVALID_IMAGE', 'The image is truncated or corrupt and could not be decoded')
   }
+}
+
+/**
+ * Any image sharp reads → packed 8-bit RGB, EXIF orientation applied and transparency flattened onto white
+ * (text on a transparent background is usually dark ink meant for a light page). Throws a plain Error.
+ */
+export async function decodeRgb(bytes: Buffer | Uint8Array, maxPixels: number = IMAGE_LIMITS.maxPixels): Promise<DecodedImage> {
+  const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels })
+    .autoOrient()
+    .flatten({ background: '#ffffff' })
+    .toColourspace('srgb')
+    .raw({ depth: 'uchar' }) // 16-bit PNGs would otherwise come out as 2 bytes per sample
+    .toBuffer({ resolveWithObject: true })
+  if (info.channels !== 3) throw new Error(`decodeRgb: expected 3 channels after flatten, got ${info.channels}`)
+  return { data, width: info.width, height: info.height }
 }
 
 function checkBytes(bytes: Buffer, maxBytes: number): Buffer {
