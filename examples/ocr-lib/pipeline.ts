@@ -43,8 +43,23 @@ export async function ocr(image: Buffer, sessions: OcrSessions, options: Partial
 /** Detection alone: boxes in reading order, without recognition. */
 export async function detect(image: Buffer | RawImage, session: ort.InferenceSession, options: Partial<OcrOptions> = {}): Promise<TextBox[]> {
   const opts = { ...OCR_DEFAULTS, ...options }
-  const input = await preprocessDetection(image, { limitSideLen: opts.limitSideLen })
-  const feeds = { [session.inputNames[0]!]: new ort.Tensor('float32', input.data, input.dims) }
+  return detectPrepared(await preprocessDetection(image, { limitSideLen: opts.limitSideLen }), session, opts)
+}
+
+/** The tensor of an image already resized and normalized for the detector ([1, 3, h, w], BGR planes), e.g. by carafe.yaml `preprocess`. */
+export interface PreparedDetectionInput {
+  data: Float32Array
+  dims: readonly number[]
+  width: number
+  height: number
+  originalWidth: number
+  originalHeight: number
+}
+
+/** Detection from a prepared tensor: run the DB network, then turn its probability map into boxes in original pixels. */
+export async function detectPrepared(input: PreparedDetectionInput, session: ort.InferenceSession, options: Partial<DetectionOptions> = {}): Promise<TextBox[]> {
+  const opts = { ...DETECTION_DEFAULTS, ...options }
+  const feeds = { [session.inputNames[0]!]: new ort.Tensor('float32', input.data, [...input.dims]) }
   const map = (await session.run(feeds))[session.outputNames[0]!]!
   const geometry = { mapWidth: input.width, mapHeight: input.height, originalWidth: input.originalWidth, originalHeight: input.originalHeight }
   return postprocessDetection(map.data as Float32Array, geometry, opts)

@@ -1,4 +1,4 @@
-import { CarafeError } from '../errors.js'
+import { CarafeError, ERRORS, isErrorCode } from '../errors.js'
 import type { BatchPolicy } from '../model/index.js'
 import type { Runner } from '../runtime/index.js'
 import type { BoundedQueue } from './bounded-queue.js'
@@ -37,7 +37,7 @@ export async function runBatcher(queue: BoundedQueue<WorkItem>, runner: Runner, 
       await runItems(runner, live, observer)
     } catch (error) {
       // one bad item must not fail its neighbours: run each alone so only the culprit gets the error
-      if (live.length > 1 && (error as CarafeError)?.code === 'PREDICTION_FAILED') {
+      if (live.length > 1 && blamesOneItem(error)) {
         for (const item of live) await runItems(runner, [item], observer).catch((e) => item.reject(e as Error))
       } else for (const item of live) item.reject(error as Error)
     }
@@ -78,6 +78,12 @@ async function runItems(runner: Runner, items: WorkItem[], observer?: BatchObser
     item.resolve(outputs.slice(offset, offset + item.instances.length))
     offset += item.instances.length
   }
+}
+
+/** A model failure or a client error (a bad image found in the runner) belongs to one item; a crash or hang does not. */
+function blamesOneItem(error: unknown): boolean {
+  const code = (error as CarafeError)?.code
+  return code === 'PREDICTION_FAILED' || (isErrorCode(code) && ERRORS[code].status < 500)
 }
 
 function refusal(item: WorkItem): CarafeError | undefined {

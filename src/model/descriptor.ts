@@ -1,6 +1,7 @@
 import type { ModelSettings } from '../config/index.js'
 import type { BatchPolicy, JsonSchema } from './contract.js'
 import type { OnnxSignature } from './onnx-schema.js'
+import type { Preprocess } from './preprocess.js'
 
 /** Where the runner loads the model from. Only the loaders and the worker-side instantiate look at `kind`. */
 export type ModelSource =
@@ -23,6 +24,8 @@ export interface ModelDescriptor {
   examples: unknown[]
   batch: BatchPolicy
   settings: ModelSettings
+  /** Image fields decoded and turned into tensors in the runner before predict (carafe.yaml `preprocess`). */
+  preprocess?: Preprocess
   /** Absolute paths of models served alongside this one (carafe.yaml `requires`). */
   requires?: string[]
 }

@@ -8,6 +8,7 @@ import { ModelLoadError, type ModelDescriptor } from './descriptor.js'
 import { loadHandlerDescriptor } from './handler.js'
 import { labelledOutputSchema } from './labels.js'
 import { loadOnnxDescriptor } from './onnx.js'
+import { Preprocess, preprocessedInputSchema } from './preprocess.js'
 
 export const MODEL_FILE = 'carafe.yaml'
 const MODEL_FILE_NAMES = ['model.onnx', 'model.ts', 'model.js', 'model.mjs']
@@ -18,6 +19,7 @@ export const ModelDirConfig = Type.Object({
   model: Type.Optional(Type.String({ description: 'model file inside the version folder; default model.onnx, model.ts or model.js' })),
   labels: Type.Optional(Type.Array(Type.String(), { minItems: 1 })),
   examples: Type.Optional(Type.Array(Type.Unknown())),
+  preprocess: Type.Optional(Preprocess),
   requires: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'model paths (relative to this folder) served alongside, e.g. the models a composed handler calls' })),
   ...ModelSettings.properties,
 }, { additionalProperties: false })
@@ -33,7 +35,7 @@ export async function loadDirectoryDescriptor(dir: string): Promise<ModelDescrip
   const versionDir = version ? join(dir, version) : dir
   const file = await findModelFile(versionDir, config.model, configPath)
   const base = file.endsWith('.onnx') ? await loadOnnxDescriptor(file, config.name ?? dirName(dir)) : await loadHandlerDescriptor(file)
-  const { name, description, labels, examples, model: _file, batch, requires, ...settings } = config
+  const { name, description, labels, examples, model: _file, batch, requires, preprocess, ...settings } = config
   const classify = labels !== undefined && base.source.kind === 'onnx'
   if (classify) checkLabelCount(labels, base, configPath)
   return {
@@ -46,6 +48,7 @@ export async function loadDirectoryDescriptor(dir: string): Promise<ModelDescrip
     classify,
     output: classify ? labelledOutputSchema(labels) : base.output,
     examples: examples ?? base.examples,
+    ...(preprocess ? { preprocess, input: preprocessedInputSchema(preprocess, base.input, base.source.kind === 'onnx' ? base.source.signature : undefined, configPath) } : {}),
     batch: batch ?? base.batch,
     settings,
     ...(requires ? { requires: requires.map((path) => resolve(dir, path)) } : {}),

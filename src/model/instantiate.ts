@@ -5,6 +5,7 @@ import type { ModelDescriptor } from './descriptor.js'
 import { importDefinition } from './handler.js'
 import { applyLabels } from './labels.js'
 import { onnxDefinition, sessionOptions, type OnnxOptions } from './onnx-predictor.js'
+import { onnxFeeds, prepareInstances } from './preprocess.js'
 import { compileInstanceValidator } from './validate.js'
 
 /** A model ready to run inside a runner: the only place, with the loaders, that knows the kinds of model. */
@@ -18,6 +19,8 @@ export async function instantiate(descriptor: ModelDescriptor, log: Logger, opti
   const definition: Pick<ModelDefinition, 'setup' | 'predict'> = source.kind === 'onnx'
     ? onnxDefinition(source.path, source.signature, options)
     : await importDefinition(source.path)
+  const { preprocess } = descriptor
+  const toFeeds = preprocess && source.kind === 'onnx' ? onnxFeeds(preprocess, source.signature) : (x: unknown) => x
   const labels = descriptor.classify ? descriptor.labels : undefined
   const checkOutputs = descriptor.output ? compileInstanceValidator(descriptor.output, 'output') : undefined
   const setupContext: SetupContext = {
@@ -28,7 +31,8 @@ export async function instantiate(descriptor: ModelDescriptor, log: Logger, opti
   return {
     setup: async () => definition.setup?.(setupContext),
     async predict(inputs, ctx) {
-      let outputs = await definition.predict(inputs, ctx)
+      const prepared = preprocess ? (await prepareInstances(inputs, preprocess)).map(toFeeds) : inputs
+      let outputs = await definition.predict(prepared, ctx)
       if (!Array.isArray(outputs) || outputs.length !== inputs.length) {
         // LitServe's "batch size mismatch": the whole batch fails, since rows cannot be matched to requests
         throw new Error(`predict returned ${Array.isArray(outputs) ? outputs.length : typeof outputs} outputs for ${inputs.length} inputs; it must return one output per input, in order`)

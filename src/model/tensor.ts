@@ -1,5 +1,16 @@
-/** Shape of a rectangular nested array, or the JSON pointer of the first place it is ragged. */
+/** A flat typed array with its dimensions: what pre-processing hands the ONNX predictor instead of nested arrays. */
+export interface TensorLike {
+  data: ArrayLike<number>
+  dims: number[]
+}
+
+export function isTensorLike(value: unknown): value is TensorLike {
+  return typeof value === 'object' && value !== null && ArrayBuffer.isView((value as TensorLike).data) && Array.isArray((value as TensorLike).dims)
+}
+
+/** Shape of a rectangular nested array (or a TensorLike), or the JSON pointer of the first place it is ragged. */
 export function shapeOf(value: unknown): { shape: number[] } | { raggedAt: string } {
+  if (isTensorLike(value)) return { shape: value.dims }
   const shape: number[] = []
   let probe = value
   while (Array.isArray(probe)) {
@@ -22,6 +33,10 @@ function findRagged(value: unknown, shape: number[], depth: number, path: string
 
 /** Flatten a rectangular nested array into `target` starting at `offset`; returns the next offset. */
 export function flattenInto(value: unknown, target: { [index: number]: unknown }, offset: number, convert: (x: unknown) => unknown): number {
+  if (isTensorLike(value)) {
+    for (let i = 0; i < value.data.length; i++) target[offset + i] = convert(value.data[i])
+    return offset + value.data.length
+  }
   if (!Array.isArray(value)) {
     target[offset] = convert(value)
     return offset + 1

@@ -18,7 +18,7 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'ready'; warmupMs: number }
   | { type: 'result'; id: number; outputs: unknown[] }
-  | { type: 'error'; id: number; code: ErrorCode; message: string; stack?: string }
+  | { type: 'error'; id: number; code: ErrorCode; message: string; details?: unknown[]; stack?: string }
   | { type: 'progress'; id: number; fraction: number }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; obj: unknown; msg?: string }
   | { type: 'fatal'; message: string; stack?: string } // the worker is about to exit

@@ -146,7 +146,7 @@ export class WorkerRunner implements Runner {
         this.#take(message.id)?.resolve(message.outputs)
         break
       case 'error': {
-        const error = new CarafeError(message.code, message.code === 'PREDICTION_FAILED' ? undefined : message.message)
+        const error = new CarafeError(message.code, message.code === 'PREDICTION_FAILED' ? undefined : message.message, message.code === 'PREDICTION_FAILED' ? undefined : message.details)
         error.cause = { message: message.message, stack: message.stack }
         this.#take(message.id)?.reject(error)
         break

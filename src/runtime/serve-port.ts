@@ -72,12 +72,14 @@ export function servePort(port: Port): void {
       send({ type: 'result', id, outputs })
     } catch (error) {
       const code = (error as { code?: unknown })?.code
+      const details = (error as { details?: unknown })?.details
       send({
         type: 'error',
         id,
         // A handler may throw a CarafeError (say INVALID_INPUT for a semantic check); anything else is the model failing.
         code: isErrorCode(code) ? code : 'PREDICTION_FAILED',
         message: String((error as Error)?.message ?? error),
+        ...(isErrorCode(code) && Array.isArray(details) ? { details: plain(details) as unknown[] } : {}),
         stack: (error as Error)?.stack,
       })
     } finally {

@@ -126,6 +126,7 @@ export class ServedModel {
       input: d.input,
       output: d.output ?? null,
       labels: d.labels ?? null,
+      preprocess: d.preprocess ?? null,
       examples: d.examples,
       batch: d.batch,
       workers: this.#runners.length,

@@ -1,7 +1,7 @@
-import { decodeImageInput, defineModel } from 'carafe'
+import { defineModel, type PreparedImage } from 'carafe'
 import type { InferenceSession } from 'onnxruntime-node'
 import { ppOcrV4Paths } from '../../ocr-lib/models.js'
-import { detect } from '../../ocr-lib/pipeline.js'
+import { detectPrepared } from '../../ocr-lib/pipeline.js'
 import { boxSchema, detectionInput, detectionOptions, EXAMPLE_IMAGE, roundBox, type DetectionRequest } from './schema.js'
 
 // Set by setup(), once per worker.
@@ -27,9 +27,11 @@ export default defineModel({
   async predict(inputs: DetectionRequest[]) {
     const out = []
     for (const input of inputs) {
-      const image = await decodeImageInput(input.image)
-      const boxes = await detect(image, session!, detectionOptions(input))
-      out.push({ width: image.width, height: image.height, boxes: boxes.map(roundBox) })
+      // carafe.yaml's `preprocess` has already decoded, resized and normalized the image in this runner.
+      const image = input.image as PreparedImage
+      const tensor = { ...image, data: image.data as Float32Array, dims: [1, ...image.dims] }
+      const boxes = await detectPrepared(tensor, session!, detectionOptions(input))
+      out.push({ width: image.originalWidth, height: image.originalHeight, boxes: boxes.map(roundBox) })
     }
     return out
   },

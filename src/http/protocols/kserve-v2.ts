@@ -26,9 +26,19 @@ function signatureOf(model: ModelDescriptor) {
   return model.source.signature
 }
 
+/**
+ * The tensors a V2 client sends: the graph's inputs, or for a model with image pre-processing one BYTES tensor per image
+ * field, a base64 image per row (as KServe's image examples send them).
+ */
+export function v2Inputs(model: ModelDescriptor): { inputs: TensorInfo[]; batched: boolean } {
+  const signature = signatureOf(model)
+  if (!model.preprocess) return signature
+  return { inputs: Object.keys(model.preprocess).map((name) => ({ name, type: 'string', dims: [null] })), batched: true }
+}
+
 /** Split each input tensor along its batch dimension into one instance per row. */
 export function decodeV2(body: unknown, model: ModelDescriptor, maxInstances: number): unknown[] {
-  const { inputs, batched } = signatureOf(model)
+  const { inputs, batched } = v2Inputs(model)
   const sent = (body as { inputs?: unknown }).inputs
   if (!Array.isArray(sent) || sent.length === 0) throw invalid('/inputs', 'must be a non-empty array of tensors')
   const byName = new Map<string, V2Tensor>()
@@ -57,7 +67,8 @@ export function decodeV2(body: unknown, model: ModelDescriptor, maxInstances: nu
   if (rows.size !== 1) throw invalid('/inputs', 'every input must have the same batch size')
   const [count] = rows
   if (count > maxInstances) throw new CarafeError('TOO_MANY_INSTANCES', `The request carries ${count} instances; the limit is ${maxInstances}`)
-  return Array.from({ length: count }, (_, r) => (inputs.length === 1 ? perInput[0][r] : Object.fromEntries(inputs.map((info, k) => [info.name, perInput[k][r]]))))
+  const byField = model.preprocess !== undefined // image fields are always named, even when there is one
+  return Array.from({ length: count }, (_, r) => (inputs.length === 1 && !byField ? perInput[0][r] : Object.fromEntries(inputs.map((info, k) => [info.name, perInput[k][r]]))))
 }
 
 /** Stack per-instance predictions back into output tensors. */

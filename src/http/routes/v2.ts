@@ -3,7 +3,7 @@ import { Type } from 'typebox'
 import { CarafeError } from '../../errors.js'
 import type { AppDeps } from '../deps.js'
 import { predictOptionsFor } from '../predict-options.js'
-import { decodeV2, encodeV2, tensorMetadata } from '../protocols/kserve-v2.js'
+import { decodeV2, encodeV2, tensorMetadata, v2Inputs } from '../protocols/kserve-v2.js'
 import { MODEL_NAME } from './v1.js'
 
 const InferRequest = Type.Object({
@@ -27,7 +27,7 @@ export async function v2Routes(app: FastifyInstance, { config, registry }: AppDe
       name: descriptor.name,
       versions: [descriptor.version],
       platform: signature ? 'onnxruntime_onnx' : 'carafe_handler',
-      inputs: signature?.inputs.map(tensorMetadata) ?? [],
+      inputs: signature ? v2Inputs(descriptor).inputs.map(tensorMetadata) : [],
       outputs: signature?.outputs.map(tensorMetadata) ?? [],
     }
   })

@@ -1,0 +1,140 @@
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import sharp from 'sharp'
+import { writeOnnx } from '../../examples/onnx-writer.js'
+import { modelDir } from '../helpers/model-dir.js'
+import { assertNoStack, get, post, startServer, type TestServer } from '../helpers/server.js'
+
+// Two ONNX models with no code at all: carafe.yaml declares how an image becomes their input tensor.
+
+/** Mean colour of a 4x4 RGB image, ×10, softmax: which of red, green, blue dominates. */
+const colourClassifier = writeOnnx({
+  name: 'colours',
+  nodes: [
+    { op: 'GlobalAveragePool', inputs: ['pixels'], outputs: ['mean'] },
+    { op: 'Flatten', inputs: ['mean'], outputs: ['flat'], attributes: { axis: 1 } },
+    { op: 'MatMul', inputs: ['flat', 'gain'], outputs: ['logits'] },
+    { op: 'Softmax', inputs: ['logits'], outputs: ['scores'], attributes: { axis: 1 } },
+  ],
+  initializers: [{ name: 'gain', dims: [3, 3], values: [10, 0, 0, 0, 10, 0, 0, 0, 10] }],
+  inputs: [{ name: 'pixels', featureDims: [3, 4, 4] }],
+  outputs: [{ name: 'scores', featureDims: [3] }],
+})
+
+const COLOURS_YAML = `
+name: colours
+labels: [red, green, blue]
+batch: { maxSize: 8, maxDelayMs: 20 }
+preprocess:
+  image:
+    resize: { width: 4, height: 4, fit: cover }
+    channels: RGB
+    layout: CHW
+`
+
+/** Returns its input: the tensor the pre-processing made, as the model sees it. */
+const identity = writeOnnx({
+  name: 'identity',
+  nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['y'] }],
+  initializers: [],
+  inputs: [{ name: 'x', featureDims: [3, 2, 2] }],
+  outputs: [{ name: 'y', featureDims: [3, 2, 2] }],
+})
+
+const IDENTITY_YAML = `
+name: identity
+preprocess:
+  photo:
+    input: x
+    resize: { width: 2, height: 2, kernel: nearest }
+    channels: BGR
+    range: [0, 1]
+    mean: [0.5]
+    std: [0.5]
+`
+
+const solid = (hex: string, width = 30, height = 20) => sharp({ create: { width, height, channels: 3, background: hex } }).png().toBuffer()
+/** 2x2 pixels in row order: red, green / blue, (10, 20, 30). */
+const QUAD = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [10, 20, 30]]
+
+describe('declarative image pre-processing (carafe.yaml preprocess) on ONNX models', () => {
+  let server: TestServer
+  let red: string
+  let green: Buffer
+  let blue: Buffer
+  before(async () => {
+    const colours = await modelDir({ 'carafe.yaml': COLOURS_YAML, '1/model.onnx': colourClassifier })
+    const ident = await modelDir({ 'carafe.yaml': IDENTITY_YAML, '1/model.onnx': identity })
+    server = await startServer([colours, ident])
+    ;[red, green, blue] = [(await solid('#e01010')).toString('base64'), await solid('#10c020', 50, 90), await solid('#2020f0', 9, 7)]
+  })
+  after(() => server?.close())
+  const predict = (model: string, body: unknown) => post(`${server.url}/v1/models/${model}:predict`, body)
+
+  it('classifies images sent as base64, a data URL and {"b64"} (labels applied to the scores)', async () => {
+    const { status, body, text } = await predict('colours', {
+      instances: [{ image: red }, { image: `data:image/png;base64,${green.toString('base64')}` }, { image: { b64: blue.toString('base64') } }],
+    })
+    assert.equal(status, 200, text)
+    assert.deepEqual(body.predictions.map((p: { label: string }) => p.label), ['red', 'green', 'blue'])
+  })
+
+  it('takes a multipart upload', async () => {
+    const form = new FormData()
+    form.append('image', new Blob([new Uint8Array(blue)], { type: 'image/png' }), 'blue.png')
+    const response = await fetch(`${server.url}/v1/models/colours:predict`, { method: 'POST', body: form })
+    const body = (await response.json()) as { predictions: { label: string }[] }
+    assert.equal(response.status, 200, JSON.stringify(body))
+    assert.equal(body.predictions[0]!.label, 'blue')
+  })
+
+  it('feeds the model exactly the declared tensor: resize, BGR planes, mean and std', async () => {
+    const quad = await sharp(Buffer.from(QUAD.flat()), { raw: { width: 2, height: 2, channels: 3 } }).png().toBuffer()
+    const { status, body, text } = await predict('identity', { instances: [{ photo: quad.toString('base64') }] })
+    assert.equal(status, 200, text)
+    // plane c holds channel 2 - c (BGR); each value (v / 255 - 0.5) / 0.5
+    const expected = [2, 1, 0].map((c) => [[QUAD[0]![c]!, QUAD[1]![c]!], [QUAD[2]![c]!, QUAD[3]![c]!]].map((row) => row.map((v) => (v / 255 - 0.5) / 0.5)))
+    const got = body.predictions[0] as number[][][]
+    assert.deepEqual(got.map((p) => p.map((r) => r.length)), [[2, 2], [2, 2], [2, 2]])
+    got.flat(2).forEach((v, i) => assert.ok(Math.abs(v - expected.flat(2)[i]!) < 1e-6, `value ${i}: ${v} vs ${expected.flat(2)[i]}`))
+  })
+
+  it('describes the image field in the model description, OpenAPI and V2 metadata', async () => {
+    const { body } = await get(`${server.url}/v1/models/colours`)
+    assert.equal(body.input.properties.image['x-carafe-image'], true)
+    assert.deepEqual(body.preprocess.image.resize, { width: 4, height: 4, fit: 'cover' })
+    const openapi = (await get(`${server.url}/openapi.json`)).text
+    assert.ok(openapi.includes('x-carafe-image'), 'the OpenAPI document shows the image field')
+    const v2 = await get(`${server.url}/v2/models/identity`)
+    assert.deepEqual(v2.body.inputs, [{ name: 'photo', datatype: 'BYTES', shape: [-1] }])
+  })
+
+  it('answers KServe V2 requests carrying base64 images in a BYTES tensor', async () => {
+    const { status, body, text } = await post(`${server.url}/v2/models/colours/infer`, {
+      inputs: [{ name: 'image', datatype: 'BYTES', shape: [2], data: [green.toString('base64'), red] }],
+    })
+    assert.equal(status, 200, text)
+    assert.deepEqual(body.outputs.find((o: { name: string }) => o.name === 'label').data, ['green', 'red'])
+  })
+
+  it('an undecodable image is 400 INVALID_IMAGE naming the instance and field, and fails only its own request when batched with others', async () => {
+    const bad = Buffer.from('not an image at all').toString('base64')
+    const requests = Array.from({ length: 12 }, (_, i) => predict('colours', { instances: [{ image: i === 5 ? bad : red }] }))
+    const answers = await Promise.all(requests)
+    answers.forEach((a, i) => {
+      if (i !== 5) return assert.equal(a.status, 200, `request ${i}: ${a.text}`)
+      assert.equal(a.status, 400, a.text)
+      assert.equal(a.body.error.code, 'INVALID_IMAGE')
+      assert.deepEqual(a.body.error.details[0].path, '/image')
+      assert.equal(a.body.error.details[0].instance, 0)
+      assertNoStack(a.text)
+    })
+    assert.ok(answers.filter((a) => a.status === 200).every((a) => a.body.predictions[0].label === 'red'))
+  })
+
+  it('a field that is not an image at all is refused by the schema before the model queue', async () => {
+    const { status, body } = await predict('colours', { instances: [{ image: 42 }] })
+    assert.equal(status, 400)
+    assert.equal(body.error.code, 'INVALID_INPUT')
+  })
+})
