@@ -10,6 +10,11 @@ export function keyOf(error: ErrorObject): string {
   return path.join('.') || '(root)'
 }
 
+/** Of Ajv's errors for one value, the one to show: the deepest, since a union reports each branch's complaint. */
+export function mostSpecific(errors: ErrorObject[]): ErrorObject {
+  return errors.reduce((best, e) => (keyOf(e).split('.').length > keyOf(best).split('.').length ? e : best))
+}
+
 /** What a key allows, read from the schema itself so the message never drifts from it. */
 export function allowedFor(root: Schema, error: ErrorObject): string {
   const parent = schemaAt(root, error.instancePath.split('/').slice(1))
@@ -23,7 +28,10 @@ export function allowedFor(root: Schema, error: ErrorObject): string {
 function schemaAt(schema: Schema | undefined, path: string[]): Schema | undefined {
   for (const part of path) {
     if (!schema) return undefined
-    if (schema.properties?.[part]) schema = schema.properties[part]
+    // a union of objects (carafe.yaml's two kinds of resize): the branch that has this key
+    const branch = Array.isArray(schema.anyOf) ? schema.anyOf.find((s: Schema) => s.properties?.[part]) : undefined
+    if (branch) schema = branch.properties[part]
+    else if (schema.properties?.[part]) schema = schema.properties[part]
     else if (schema.patternProperties) schema = Object.values(schema.patternProperties)[0] as Schema
     else if (schema.items) schema = schema.items
     else return undefined

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path'
 import { Ajv } from 'ajv'
 import { Type, type Static } from 'typebox'
 import { parse as parseYaml } from 'yaml'
+import { allowedFor, keyOf, mostSpecific } from '../config/explain.js'
 import { ModelSettings } from '../config/schema.js'
 import { ModelLoadError, type ModelDescriptor } from './descriptor.js'
 import { loadHandlerDescriptor } from './handler.js'
@@ -69,10 +70,10 @@ async function readDirConfig(path: string): Promise<ModelDirConfig> {
     throw new ModelLoadError(path, `not valid YAML (${(error as Error).message.split('\n')[0]})`)
   }
   if (!validateDirConfig(value)) {
-    const error = validateDirConfig.errors![0]
+    const error = mostSpecific(validateDirConfig.errors!)
     const extra = (error.params as { additionalProperty?: string }).additionalProperty
-    const where = error.instancePath ? error.instancePath.slice(1).replaceAll('/', '.') : extra ?? '(root)'
-    throw new ModelLoadError(path, `${where} ${extra ? 'is not a known key' : error.message}`)
+    const allowed = extra ? '' : allowedFor(ModelDirConfig, error)
+    throw new ModelLoadError(path, `${keyOf(error)} ${extra ? 'is not a known key' : error.keyword === 'const' ? 'is not one of the allowed values' : error.message}${allowed ? ` (${allowed})` : ''}`)
   }
   return value
 }

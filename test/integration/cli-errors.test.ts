@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { it } from 'node:test'
 import { runCli } from '../helpers/cli.js'
 import { modelDir } from '../helpers/model-dir.js'
-import { fixture } from '../helpers/paths.js'
+import { example, fixture } from '../helpers/paths.js'
 
 // `carafe serve` on something it cannot serve: exit status 2 and one line naming the file and the problem.
 async function expectRefusal(path: string, problem: RegExp) {
@@ -53,4 +54,12 @@ it('a model directory with a bad carafe.yaml', async (t) => {
   await expectRefusal(badYaml, /not valid YAML/)
   const noModel = await modelDir({ 'carafe.yaml': 'name: empty\n', '1/readme.txt': 'no model' }, t)
   await expectRefusal(noModel, /no model file/)
+})
+
+it('a model directory whose image pre-processing cannot feed its ONNX model', async (t) => {
+  const iris = await readFile(join(example('iris'), '1', 'model.onnx'))
+  const notAnImageModel = await modelDir({ 'carafe.yaml': 'preprocess:\n  image: { resize: { width: 4, height: 4 } }\n', '1/model.onnx': iris }, t)
+  await expectRefusal(notAnImageModel, /preprocess\.image: input "[^"]+" takes \[4\] per image, the pre-processing makes \[3, 4, 4\]/)
+  const badKernel = await modelDir({ 'carafe.yaml': 'preprocess:\n  image: { resize: { maxSide: 64, kernel: sinc } }\n', '1/model.onnx': iris }, t)
+  await expectRefusal(badKernel, /preprocess\.image\.resize\.kernel is not one of the allowed values \(allowed: "nearest", "linear", "cubic", "lanczos3"\)/)
 })
