@@ -29,6 +29,9 @@ export async function serve(paths: string[], flags: ServeFlags): Promise<void> {
   }
   if (paths.length === 0) return exitWith(new ConfigError('serve: give at least one model path (an .onnx file, a handler module or a model directory)'))
   const logger = pino({ level: config.logLevel })
+  // SIGHUP's default action ends the process, and `systemctl reload` (docs/deployment.md) sends it: never stop on it.
+  // The key file, when there is one, is re-read by its own SIGHUP listener (http/auth.ts).
+  process.on('SIGHUP', () => logger.info({ signal: 'SIGHUP', apiKeysFile: config.apiKeysFile ?? null }, config.apiKeysFile ? 'SIGHUP: re-reading the API key file' : 'SIGHUP: nothing to reload (no apiKeysFile)'))
   let carafe
   try {
     carafe = await createCarafe({ descriptors: await loadAll(paths), config, logger })

@@ -15,6 +15,12 @@ export const ModelSettings = Type.Object({
   timeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
   // heap limit of the runner; past it the runner dies and restarts, the server stays up
   maxMemoryMb: Type.Optional(Type.Integer({ minimum: 16 })),
+  // opt-in (a model may not be deterministic): an LRU of successful outputs per instance, keyed by version and input
+  cache: Type.Optional(Type.Object({
+    maxEntries: Type.Integer({ minimum: 1, maximum: 10_000_000 }),
+    // an entry's lifetime; 0 or absent: entries leave only when the LRU is full
+    ttlMs: Type.Optional(Type.Integer({ minimum: 0 })),
+  }, { additionalProperties: false })),
 }, { additionalProperties: false })
 export type ModelSettings = Static<typeof ModelSettings>
 

@@ -14,14 +14,14 @@ export class ApiKeys {
   #keys: { name: string; digest: Buffer }[] = []
   readonly #config: Readonly<Config>
   readonly #log: FastifyBaseLogger
-  readonly #onSighup = () => this.reload()
+  readonly #onSighup = () => this.reload('SIGHUP')
 
   constructor(config: Readonly<Config>, log: FastifyBaseLogger) {
     this.#config = config
     this.#log = log
-    this.reload()
+    this.reload('start')
     if (config.apiKeysFile) {
-      watchFile(config.apiKeysFile, { interval: KEY_FILE_POLL_MS, persistent: false }, () => this.reload())
+      watchFile(config.apiKeysFile, { interval: KEY_FILE_POLL_MS, persistent: false }, () => this.reload('file changed'))
       process.on('SIGHUP', this.#onSighup)
     }
   }
@@ -30,20 +30,23 @@ export class ApiKeys {
     return this.#keys.length > 0 || this.#config.apiKeysFile !== undefined
   }
 
-  /** Re-read the key file; a file that cannot be read keeps the keys in force (logged), so a bad edit never locks everyone out. */
-  reload(): void {
+  /**
+   * Re-read the key file; a file that cannot be read keeps the keys in force (logged), so a bad edit never locks everyone out.
+   * `reason` goes to the log line, so an operator sees which of SIGHUP and the file watch took a rotation.
+   */
+  reload(reason: 'start' | 'SIGHUP' | 'file changed'): void {
     const fromConfig = this.#config.apiKeys.map((key, i) => ({ name: `key${i + 1}`, digest: sha256(key) }))
     let fromFile: { name: string; digest: Buffer }[] = []
     if (this.#config.apiKeysFile) {
       try {
         fromFile = parseKeyFile(readFileSync(this.#config.apiKeysFile, 'utf8')).map(({ name, key }) => ({ name, digest: sha256(key) }))
       } catch (error) {
-        this.#log.error({ file: this.#config.apiKeysFile, reason: (error as Error).message }, 'API key file not reloaded; keeping the keys in force')
+        this.#log.error({ file: this.#config.apiKeysFile, reason, problem: (error as Error).message }, 'API key file not reloaded; keeping the keys in force')
         return
       }
     }
     this.#keys = [...fromConfig, ...fromFile]
-    this.#log.info({ keys: this.#keys.map((k) => k.name) }, 'API keys loaded')
+    this.#log.info({ keys: this.#keys.map((k) => k.name), reason }, 'API keys loaded')
   }
 
   /** The name of the key that matches, compared in constant time: every key is checked, digests have one length. */

@@ -20,6 +20,17 @@ export function createMetrics(models: ModelRegistry, jobs?: JobStore) {
   perModel('carafe_runner_restarts', 'Times the model runner was restarted', (s) => s.restarts)
   perModel('carafe_batches', 'Batches run since start', (s) => s.batches)
   perModel('carafe_batch_rows', 'Rows (instances) run since start', (s) => s.rows)
+  // counted per instance by the prediction cache; only models with `cache` set have a series
+  const cacheCounter = (name: string, help: string, read: (cache: { hits: number; misses: number }) => number) =>
+    new Counter({ name, help, labelNames: ['model'], registers: [register], collect() {
+      this.reset()
+      for (const model of models.list()) {
+        const cache = model.describe().stats.cache
+        if (cache) this.inc({ model: model.name }, read(cache))
+      }
+    } })
+  cacheCounter('carafe_cache_hits_total', 'Instances answered from the prediction cache', (c) => c.hits)
+  cacheCounter('carafe_cache_misses_total', 'Instances the prediction cache did not hold, sent to the model', (c) => c.misses)
   const queueWait = new Histogram({ name: 'carafe_queue_wait_seconds', help: 'Time an item waited in the model queue before its batch ran', labelNames: ['model'], buckets: BUCKETS, registers: [register] })
   const inference = new Histogram({ name: 'carafe_inference_duration_seconds', help: 'Time one batch took in the runner', labelNames: ['model'], buckets: BUCKETS, registers: [register] })
   const batchSize = new Histogram({ name: 'carafe_batch_size', help: 'Rows per batch', labelNames: ['model'], buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096], registers: [register] })

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { loadConfig, type Config } from '../config/index.js'
+import { applyModelSettings, loadConfig, type Config } from '../config/index.js'
 import { loadModels, type ModelDescriptor } from '../model/index.js'
 import { ModelRegistry } from '../serving/index.js'
 import { replyWithError } from './errors.js'
@@ -19,7 +19,8 @@ export interface CarafePluginOptions {
 export async function carafe(app: FastifyInstance, options: CarafePluginOptions): Promise<void> {
   const config = loadConfig({ flags: options.config ?? {} })
   const descriptors = (await Promise.all(options.models.map((m) => (typeof m === 'string' ? loadModels(m) : [m])))).flat()
-  const registry = new ModelRegistry(descriptors, config, app.log)
+  // the config's `models.<name>` settings (cache, batch, workers, …) apply here as in `carafe serve`
+  const registry = new ModelRegistry(applyModelSettings(descriptors, config), config, app.log)
   const jobs = await openJobStore(config, app.log)
   const deps = { config, registry, jobs }
   app.setErrorHandler(replyWithError)

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { AppDeps } from './deps.js'
+import { utf8JsonParser } from './json-body.js'
 import { multipartInstances } from './multipart.js'
 import { annotateRoutes } from './routes/annotate.js'
 import { jobRoutes } from './routes/jobs.js'
@@ -16,6 +17,7 @@ export async function registerRoutes(app: FastifyInstance, deps: AppDeps, secure
   await app.register(openapiRoutes, deps)
   await app.register(async (api) => {
     await secureApi?.(api) // API keys and rate limits, scoped by encapsulation so health routes stay open
+    utf8JsonParser(api) // every JSON body route lives in this scope: v1, /predict, v2 infer, annotate, jobs
     await api.register(multipartInstances)
     await api.register(v1Routes, deps)
     await api.register(v2Routes, deps)

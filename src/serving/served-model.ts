@@ -4,6 +4,7 @@ import { compileInstanceValidator, type Logger, type ModelDescriptor } from '../
 import { BoundedQueue, runBatcher, type WorkItem } from '../batching/index.js'
 import { WorkerRunner, type ModelCaller, type Runner } from '../runtime/index.js'
 import { estimateWaitMs, refuseEarly } from './admission.js'
+import { PredictionCache } from './prediction-cache.js'
 import { ModelStats } from './stats.js'
 
 export type ModelState = 'loading' | 'ready' | 'failed' | 'down' | 'stopping' | 'stopped'
@@ -25,6 +26,7 @@ export class ServedModel {
   readonly #queue: BoundedQueue<WorkItem>
   readonly #runners: Runner[]
   readonly #config: Readonly<Config>
+  readonly #cache: PredictionCache | undefined
   #loops: Promise<void>[] = []
 
   /** `caller` answers the handler's ctx.models calls (the registry passes one). */
@@ -33,6 +35,7 @@ export class ServedModel {
     this.#config = config
     this.validate = compileInstanceValidator(descriptor.input)
     this.#queue = new BoundedQueue(descriptor.settings.maxQueue ?? config.maxQueue)
+    this.#cache = descriptor.settings.cache ? new PredictionCache(descriptor.name, descriptor.version, descriptor.settings.cache) : undefined
     const { workers = 1, isolation, intraOpThreads, maxMemoryMb } = descriptor.settings
     this.#runners = runner ? [runner] : Array.from({ length: workers }, () =>
       new WorkerRunner(descriptor, log, { isolation, intraOpNumThreads: intraOpThreads, maxMemoryMb }, caller))
@@ -71,11 +74,28 @@ export class ServedModel {
     }
   }
 
-  /** Validate, queue, and wait for this request's outputs (one per instance, in order). */
-  predict(instances: unknown[], { timeoutMs, signal, onProgress }: PredictOptions = {}): Promise<unknown[]> {
+  /** Validate, answer what the cache holds, queue the rest, and wait for this request's outputs (one per instance, in order). */
+  predict(instances: unknown[], options: PredictOptions = {}): Promise<unknown[]> {
     if (this.#state === 'stopped' || this.#queue.closed) return Promise.reject(new CarafeError('SHUTTING_DOWN'))
     this.validate(instances)
     if (this.#state !== 'ready') return Promise.reject(new CarafeError('NOT_READY', `Model "${this.name}" is ${this.#state}`))
+    const cache = this.#cache
+    if (!cache) return this.#run(instances, options)
+    const keys = instances.map((instance) => cache.keyOf(instance))
+    const cached = cache.lookup(keys)
+    const missing = cached.flatMap((entry, i) => (entry ? [] : [i]))
+    const outputs = cached.map((entry) => entry?.output)
+    if (missing.length === 0) return Promise.resolve(outputs)
+    // only the misses go to the queue; their outputs are stored once the model has answered them successfully
+    return this.#run(missing.map((i) => instances[i]), options).then((fresh) => {
+      cache.store(missing.map((i) => keys[i]), fresh)
+      missing.forEach((i, k) => (outputs[i] = fresh[k]))
+      return outputs
+    })
+  }
+
+  /** Queue validated instances for the runners, within the request's deadline. */
+  #run(instances: unknown[], { timeoutMs, signal, onProgress }: PredictOptions): Promise<unknown[]> {
     const limit = this.descriptor.settings.timeoutMs ?? this.#config.timeoutMs
     const budget = Math.min(timeoutMs ?? limit, limit)
     const refusal = refuseEarly(this.name, {
@@ -130,7 +150,13 @@ export class ServedModel {
       examples: d.examples,
       batch: d.batch,
       workers: this.#runners.length,
-      stats: { ...this.stats.snapshot(), queueDepth: this.#queue.length, restarts: this.restarts },
+      cache: this.#cache ? { maxEntries: this.#cache.settings.maxEntries, ttlMs: this.#cache.settings.ttlMs ?? 0 } : null,
+      stats: {
+        ...this.stats.snapshot(),
+        queueDepth: this.#queue.length,
+        restarts: this.restarts,
+        ...(this.#cache ? { cache: this.#cache.snapshot() } : {}),
+      },
     }
   }
 

@@ -71,6 +71,44 @@ describe('bad input', () => {
     }
   })
 
+  it('JSON in a charset other than utf-8 → 415 UNSUPPORTED_MEDIA_TYPE naming the charset, on every JSON body route', async () => {
+    const v1 = '{"instances":[[5.1,3.5,1.4,0.2]]}'
+    const routes: [string, string][] = [
+      [predict, v1],
+      [`${server.url}/predict`, v1],
+      [`${server.url}/v2/models/iris/infer`, JSON.stringify({ inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }] })],
+      [`${server.url}/v1/models/iris/jobs`, v1],
+      [`${server.url}/v1/models/iris:annotate`, '{"requests":[{"image":{"content":"AAAA"}}]}'],
+    ]
+    const charsets: [string, (text: string) => Uint8Array | string][] = [
+      ['utf-16', (text) => Buffer.from(`\ufeff${text}`, 'utf16le')], // a real UTF-16 body, as a client would send it
+      ['UTF-16LE', (text) => Buffer.from(text, 'utf16le')],
+      ['latin1', (text) => Buffer.from(text, 'latin1')], // ASCII-only text is the same bytes: refused for what it declares
+      ['iso-8859-1', (text) => text],
+      ['"windows-1252"', (text) => text],
+    ]
+    for (const [url, body] of routes) {
+      for (const [charset, encode] of charsets) {
+        const error = await expectError(post(url, encode(body), { 'content-type': `application/json; charset=${charset}` }), 415, 'UNSUPPORTED_MEDIA_TYPE')
+        const named = charset.replaceAll('"', '').toLowerCase()
+        assert.match(error.message, new RegExp(`"${named}".*utf-8`), `${url} ${charset}: ${error.message}`)
+        assert.deepEqual(error.details, [{ charset: named, accepted: ['utf-8'] }])
+      }
+    }
+  })
+
+  it('JSON declared utf-8 (any case, quoted) or with no charset is accepted', async () => {
+    const body = '{"instances":[[5.1,3.5,1.4,0.2]]}'
+    for (const type of ['application/json', 'application/json; charset=utf-8', 'application/json; charset=UTF-8', 'application/json;charset="utf-8"', 'application/json; charset=utf8', 'Application/JSON; Charset=Utf-8']) {
+      const answer = await post(predict, body, { 'content-type': type })
+      assert.equal(answer.status, 200, `${type}: ${answer.text}`)
+      assert.equal(answer.body.predictions[0].label, 'setosa')
+    }
+    const infer = await post(`${server.url}/v2/models/iris/infer`, JSON.stringify({ inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }] }),
+      { 'content-type': 'application/json; charset=UTF-8' })
+    assert.equal(infer.status, 200, infer.text)
+  })
+
   it('unknown model → 404 MODEL_NOT_FOUND', async () => {
     await expectError(post(`${server.url}/v1/models/nope:predict`, { instances: [[1, 2, 3, 4]] }), 404, 'MODEL_NOT_FOUND')
     await expectError(get(`${server.url}/v1/models/nope`), 404, 'MODEL_NOT_FOUND')

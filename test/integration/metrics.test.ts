@@ -31,6 +31,25 @@ it('GET /metrics counts requests by model, route and status, with model gauges a
   assert.match(text, /carafe_jobs\{model="iris",status="failed"\} 0/)
   assert.match(text, /carafe_job_queue_depth\{model="iris"\} 0/)
   assert.match(text, /carafe_process_cpu_seconds_total/)
+  // the prediction cache is off unless a model sets it: no series
+  assert.doesNotMatch(text, /carafe_cache_(hits|misses)_total\{/)
+})
+
+it('counts prediction cache hits and misses per instance, by model', async (t) => {
+  const { url } = await startServer(example('iris'), { t, config: { models: { iris: { cache: { maxEntries: 100 } } } } })
+  const setosa = [5.1, 3.5, 1.4, 0.2]
+  const virginica = [6.7, 3.0, 5.2, 2.3]
+  assert.equal((await post(`${url}/v1/models/iris:predict`, { instances: [setosa] })).status, 200) // 1 miss
+  assert.equal((await post(`${url}/v1/models/iris:predict`, { instances: [setosa, virginica] })).status, 200) // 1 hit, 1 miss
+  assert.equal((await post(`${url}/v1/models/iris:predict`, { instances: [virginica, setosa] })).status, 200) // 2 hits
+  const { text } = await get(`${url}/metrics`)
+  assert.match(text, /# TYPE carafe_cache_hits_total counter/)
+  assert.match(text, /carafe_cache_hits_total\{model="iris"\} 3\n/)
+  assert.match(text, /carafe_cache_misses_total\{model="iris"\} 2\n/)
+  // counters keep their value from one scrape to the next
+  assert.equal((await post(`${url}/v1/models/iris:predict`, { instances: [setosa] })).status, 200)
+  assert.match((await get(`${url}/metrics`)).text, /carafe_cache_hits_total\{model="iris"\} 4\n/)
+  assert.match(text, /carafe_batch_rows\{model="iris"\} 2\n/) // only the misses ran
 })
 
 it('/metrics is open by default and needs a key with metricsAuth', async (t) => {

@@ -12,7 +12,7 @@ test('carafe as a plugin inside a host Fastify app with its own routes and hooks
     seen.push(request.url)
   })
   host.get('/hello', async () => ({ host: true }))
-  await host.register(carafe, { models: [example('iris')] })
+  await host.register(carafe, { models: [example('iris')], config: { models: { iris: { cache: { maxEntries: 10 } } } } })
   t.after(() => host.close())
   const url = await host.listen({ port: 0, host: '127.0.0.1' })
 
@@ -23,6 +23,13 @@ test('carafe as a plugin inside a host Fastify app with its own routes and hooks
   const bad = await post(url + '/v1/models/iris:predict', { instances: [[5.1, '3.5', 1.4, 0.2]] })
   assert.equal(bad.status, 400)
   assert.equal(bad.body.error.code, 'INVALID_INPUT')
+  const latin1 = await post(url + '/v1/models/iris:predict', '{"instances":[[5.1,3.5,1.4,0.2]]}', { 'content-type': 'application/json; charset=latin1' })
+  assert.equal(latin1.status, 415)
+  assert.equal(latin1.body.error.code, 'UNSUPPORTED_MEDIA_TYPE')
+  // the config's models.<name> settings reach the model, as with `carafe serve`
+  const described = (await get(url + '/v1/models/iris')).body
+  assert.deepEqual(described.cache, { maxEntries: 10, ttlMs: 0 })
+  assert.deepEqual(described.stats.cache, { hits: 0, misses: 1, entries: 1 })
   assert.equal((await get(url + '/readyz')).status, 200)
   assert.equal((await get(url + '/openapi.json')).body.openapi, '3.1.0')
   assert.match((await get(url + '/')).text, /href="\/ui\/models\/iris"/)

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { applyModelSettings, ConfigError, loadConfig, maskedConfig } from '../../src/config/index.js'
+import { applyModelSettings, ConfigError, loadConfig, maskedConfig, type ModelSettings } from '../../src/config/index.js'
 
 describe('config sources and precedence', () => {
   it('uses the defaults when nothing is given', () => {
@@ -59,5 +59,14 @@ describe('per-model settings from the models: map', () => {
   })
   it('refuses a name that matches no model', () => {
     assert.throws(() => applyModelSettings([model], loadConfig({ file: { models: { irs: {} } } })), /models\.irs names no served model; served: iris/)
+  })
+  it('takes a prediction cache and validates it with the rest', () => {
+    const [merged] = applyModelSettings([model], loadConfig({ file: { models: { iris: { cache: { maxEntries: 1000, ttlMs: 0 } } } } }))
+    assert.deepEqual((merged.settings as ModelSettings).cache, { maxEntries: 1000, ttlMs: 0 })
+    assert.throws(() => loadConfig({ file: { models: { iris: { cache: { maxEntries: 0 } } } } }), /models\.iris\.cache\.maxEntries must be >= 1.*from 1 to 10000000/)
+    assert.throws(() => loadConfig({ file: { models: { iris: { cache: { maxEntries: 10, ttlMs: -1 } } } } }), /models\.iris\.cache\.ttlMs must be >= 0/)
+    assert.throws(() => loadConfig({ file: { models: { iris: { cache: { ttlMs: 10 } } } } }), /models\.iris\.cache must have required property 'maxEntries'/)
+    assert.throws(() => loadConfig({ file: { models: { iris: { cache: { maxEntries: 10, size: 5 } } } } }), /models\.iris\.cache\.size is not a known key.*allowed keys: maxEntries, ttlMs/)
+    assert.throws(() => loadConfig({ file: { models: { iris: { cache: true } } } }), /models\.iris\.cache must be object/)
   })
 })

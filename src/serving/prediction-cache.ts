@@ -1,0 +1,58 @@
+import { createHash } from 'node:crypto'
+import { LRUCache } from 'lru-cache'
+import type { ModelSettings } from '../config/index.js'
+
+export type CacheSettings = NonNullable<ModelSettings['cache']>
+
+/**
+ * A model's opt-in response cache (Triton's response cache, per instance): successful outputs keyed by a sha256 of
+ * model name, version and the canonical JSON of one validated instance, so a key is 43 characters whatever the input's size.
+ */
+export class PredictionCache {
+  hits = 0
+  misses = 0
+  readonly settings: CacheSettings
+  // wrapped: lru-cache refuses undefined values, and a miss must not look like a cached null
+  readonly #entries: LRUCache<string, { output: unknown }>
+  readonly #prefix: string
+
+  constructor(model: string, version: string, settings: CacheSettings) {
+    this.settings = settings
+    this.#entries = new LRUCache({ max: settings.maxEntries, ...(settings.ttlMs ? { ttl: settings.ttlMs } : {}) })
+    this.#prefix = `${model}\0${version}\0`
+  }
+
+  keyOf(instance: unknown): string {
+    return createHash('sha256').update(this.#prefix).update(canonicalJson(instance)).digest('base64url')
+  }
+
+  /** The cached entry for each key, undefined where the model must run; counts a hit or a miss per instance. */
+  lookup(keys: string[]): ({ output: unknown } | undefined)[] {
+    return keys.map((key) => {
+      const entry = this.#entries.get(key)
+      if (entry) this.hits++
+      else this.misses++
+      return entry
+    })
+  }
+
+  /** Called with the outputs of a successful prediction only: a failure is never remembered. */
+  store(keys: string[], outputs: unknown[]): void {
+    keys.forEach((key, i) => this.#entries.set(key, { output: outputs[i] }))
+  }
+
+  snapshot() {
+    return { hits: this.hits, misses: this.misses, entries: this.#entries.size }
+  }
+}
+
+/** JSON with object keys sorted at every depth, so {a, b} and {b, a} are one key. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, inner: unknown) => (isPlainObject(inner) ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : inner))
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false
+  const proto = Object.getPrototypeOf(value)
+  return proto === Object.prototype || proto === null
+}
