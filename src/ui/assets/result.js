@@ -25,7 +25,9 @@ function barChart(p) {
     if (label === top) row.setAttribute('aria-current', 'true')
     row.append(el('span', { class: 'bar-label' }, label))
     const track = el('span', { class: 'bar-track', role: 'img', 'aria-label': `${label}: ${percent}%` })
-    track.append(el('span', { class: 'bar-fill', style: `width:${Math.max(0, Math.min(100, probability * 100))}%` }))
+    const fill = el('span', { class: 'bar-fill' })
+    fill.style.width = `${Math.max(0, Math.min(100, probability * 100))}%` // CSSOM: the CSP refuses style="" attributes
+    track.append(fill)
     row.append(track, el('span', { class: 'bar-value' }, percent + '%'))
     chart.append(row)
   }
