@@ -69,7 +69,9 @@ export async function drawBoxes(preview, boxes) {
   const svg = preview.querySelector('svg.overlay')
   svg.replaceChildren()
   if (boxes.length === 0 || !img.getAttribute('src')) return
+  const src = img.src
   await img.decode().catch(() => {}) // the preview may still be decoding a just-chosen file
+  if (img.src !== src) return // another image was chosen meanwhile: these boxes are not its
   const { naturalWidth: width, naturalHeight: height } = img
   svg.setAttribute('viewBox', `0 0 ${width} ${height}`)
   svg.setAttribute('preserveAspectRatio', 'none')
