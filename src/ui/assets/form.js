@@ -1,9 +1,11 @@
 // Builds the input form from the model's JSON Schema; every field carries the JSON pointer it fills (data-path).
+import { fillImage, imageInput, isImageSchema, readImage } from './image-field.js'
+
 const MAX_SEPARATE_FIELDS = 32 // longer number arrays get one paste box instead of a row of fields
 
 let uid = 0
 
-function field(container, { path, label, kind, options }) {
+function field(container, { path, label, kind, options, optional = false }) {
   const id = 'field-' + uid++
   const wrap = document.createElement('div')
   wrap.className = 'field'
@@ -12,7 +14,13 @@ function field(container, { path, label, kind, options }) {
   labelEl.htmlFor = id
   labelEl.textContent = label
   let input
-  if (kind === 'select') {
+  const extras = [] // shown after the field's error line (an image's preview)
+  if (kind === 'image') {
+    wrap.classList.add('field-image')
+    const [picker, preview] = imageInput(id)
+    input = picker
+    extras.push(preview)
+  } else if (kind === 'select') {
     input = document.createElement('select')
     for (const option of options) {
       const o = document.createElement('option')
@@ -31,13 +39,14 @@ function field(container, { path, label, kind, options }) {
   input.id = id
   input.dataset.kind = kind
   input.dataset.path = path
+  if (optional) input.dataset.optional = 'true'
   const error = document.createElement('div')
   error.className = 'field-error'
   error.id = id + '-error'
   error.setAttribute('role', 'alert')
   error.hidden = true
   input.setAttribute('aria-describedby', error.id)
-  wrap.append(labelEl, input, error)
+  wrap.append(labelEl, input, error, ...extras)
   container.append(wrap)
 }
 
@@ -47,6 +56,7 @@ function isFixedNumberArray(s) {
 
 function scalarKind(s) {
   if (!s) return 'json'
+  if (isImageSchema(s)) return 'image'
   if (Array.isArray(s.enum)) return 'select'
   if (s.type === 'number' || s.type === 'integer' || s.type === 'boolean') return s.type
   if (s.type === 'string') return s.maxLength && s.maxLength <= 200 ? 'string' : 'text'
@@ -60,10 +70,16 @@ export function buildForm(container, schema) {
   if (isFixedNumberArray(schema) && schema.minItems <= MAX_SEPARATE_FIELDS) {
     for (let i = 0; i < schema.minItems; i++) field(container, { path: '/' + i, label: label(schema.prefixItems && schema.prefixItems[i], 'Feature ' + i), kind: schema.items.type })
   } else if (schema && schema.type === 'object' && schema.properties) {
-    for (const [name, s] of Object.entries(schema.properties)) field(container, { path: '/' + name, label: label(s, name), kind: scalarKind(s), options: s.enum })
+    const required = new Set(schema.required || [])
+    for (const [name, s] of Object.entries(schema.properties)) {
+      const kind = scalarKind(s)
+      // an image's description tells API users how to encode it; the picker does that, so the name says more
+      field(container, { path: '/' + name, label: kind === 'image' ? s.title || name : label(s, name), kind, options: s.enum, optional: !required.has(name) })
+    }
   } else {
     const kind = scalarKind(schema)
-    field(container, { path: '', label: kind === 'numbers' ? 'Numbers (comma or space separated)' : kind === 'json' ? 'Instance (JSON)' : 'Input', kind, options: schema && schema.enum })
+    const labels = { numbers: 'Numbers (comma or space separated)', json: 'Instance (JSON)', image: 'Image' }
+    field(container, { path: '', label: labels[kind] || 'Input', kind, options: schema && schema.enum })
   }
 }
 
@@ -72,11 +88,19 @@ function readInput(input) {
   switch (input.dataset.kind) {
     case 'number': case 'integer': return raw.trim() === '' ? raw : Number.isFinite(Number(raw)) ? Number(raw) : raw
     case 'boolean': return input.checked
+    case 'image': return readImage(input)
     case 'select': return JSON.parse(raw)
     case 'numbers': return raw.split(/[\s,]+/).filter(Boolean).map((x) => (Number.isFinite(Number(x)) ? Number(x) : x))
     case 'json': try { return JSON.parse(raw) } catch { throw Object.assign(new Error('Not valid JSON'), { path: input.dataset.path }) }
     default: return raw
   }
+}
+
+// An optional property left empty is left out of the instance, so the model's own default applies.
+function isBlank(input) {
+  if (input.dataset.kind === 'image') return readImage(input) === ''
+  if (input.dataset.kind === 'boolean' || input.dataset.kind === 'select') return false
+  return input.value.trim() === ''
 }
 
 /** One instance from the form; a field the user left unparseable is sent as typed, so the server names it. */
@@ -85,16 +109,21 @@ export function readForm(container) {
   if (inputs.length === 1 && inputs[0].dataset.path === '') return readInput(inputs[0])
   const numeric = inputs.every((i) => /^\/\d+$/.test(i.dataset.path))
   const value = numeric ? [] : {}
-  for (const input of inputs) value[numeric ? Number(input.dataset.path.slice(1)) : input.dataset.path.slice(1)] = readInput(input)
+  for (const input of inputs) {
+    if (input.dataset.optional && isBlank(input)) continue
+    value[numeric ? Number(input.dataset.path.slice(1)) : input.dataset.path.slice(1)] = readInput(input)
+  }
   return value
 }
 
-export function fillForm(container, instance) {
-  for (const input of container.querySelectorAll('[data-kind]')) {
+/** Put an instance's values in the form; `onlyKind` fills just the fields of that kind (the page preloads images). */
+export function fillForm(container, instance, { onlyKind } = {}) {
+  for (const input of container.querySelectorAll(onlyKind ? `[data-kind="${onlyKind}"]` : '[data-kind]')) {
     const path = input.dataset.path
     const value = path === '' ? instance : instance == null ? undefined : instance[path.slice(1)]
     if (input.dataset.kind === 'boolean') input.checked = Boolean(value)
-    else if (input.dataset.kind === 'json') input.value = JSON.stringify(value, null, 2)
+    else if (input.dataset.kind === 'image') fillImage(input, value)
+    else if (input.dataset.kind === 'json') input.value = value === undefined ? '' : JSON.stringify(value, null, 2)
     else if (input.dataset.kind === 'numbers') input.value = (value || []).join(', ')
     else if (input.dataset.kind === 'select') input.value = JSON.stringify(value)
     else input.value = value == null ? '' : String(value)

@@ -1,6 +1,8 @@
 // The playground page: load the schema, build the form, predict or run a background job, show results and errors.
 import { api, ApiError, saveApiKey } from './api.js'
 import { buildForm, clearFieldErrors, fillForm, readForm, showFieldError } from './form.js'
+import { firstPreview } from './image-field.js'
+import { drawBoxes, findBoxes } from './overlay.js'
 import { renderPredictions } from './result.js'
 
 const POLL_MS = 300
@@ -26,6 +28,7 @@ function showError(error) {
     return
   }
   $('result').hidden = true // a stale result next to an error would mislead
+  drawOverlay(undefined)
   const box = $('form-error')
   const code = error.code || 'ERROR'
   box.replaceChildren()
@@ -45,11 +48,18 @@ function clearErrors() {
   clearFieldErrors(fields)
 }
 
+// The page sends one instance, so its image (if the form has one) is the first prediction's.
+function drawOverlay(prediction) {
+  const preview = firstPreview(fields)
+  if (preview) drawBoxes(preview, prediction === undefined ? [] : findBoxes(prediction))
+}
+
 function showResult(predictions, ms) {
   $('result').hidden = false
   $('latency').textContent = ms === undefined ? '—' : `${ms.toFixed(0)} ms`
   renderPredictions($('result-view'), predictions)
   $('raw-json').textContent = JSON.stringify({ predictions }, null, 2)
+  drawOverlay(predictions[0])
 }
 
 function instance() {
@@ -142,6 +152,7 @@ async function load() {
     select.hidden = examples.length < 2
     $('use-example').hidden = false
     $('use-example').onclick = () => { clearErrors(); fillForm(fields, examples[Number(select.value) || 0]) }
+    fillForm(fields, examples[0], { onlyKind: 'image' }) // an image is tedious to find: start with the example's, so Predict works at once
   }
 }
 

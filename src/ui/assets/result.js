@@ -1,4 +1,7 @@
 // Renders predictions for people: a labelled bar chart for classifiers, a table for numbers, JSON otherwise.
+// Boxes are listed here too; overlay.js draws them over the image.
+import { findBoxes } from './overlay.js'
+
 function el(tag, attrs = {}, text) {
   const node = document.createElement(tag)
   for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v)
@@ -22,7 +25,9 @@ function barChart(p) {
     if (label === top) row.setAttribute('aria-current', 'true')
     row.append(el('span', { class: 'bar-label' }, label))
     const track = el('span', { class: 'bar-track', role: 'img', 'aria-label': `${label}: ${percent}%` })
-    track.append(el('span', { class: 'bar-fill', style: `width:${Math.max(0, Math.min(100, probability * 100))}%` }))
+    const fill = el('span', { class: 'bar-fill' })
+    fill.style.width = `${Math.max(0, Math.min(100, probability * 100))}%` // CSSOM: the CSP refuses style="" attributes
+    track.append(fill)
     row.append(track, el('span', { class: 'bar-value' }, percent + '%'))
     chart.append(row)
   }
@@ -43,6 +48,27 @@ function numberTable(p) {
   return table
 }
 
+const scoreOf = (box) => (Number.isFinite(box.confidence) ? box.confidence : box.score)
+
+function boxTable(boxes) {
+  const withText = boxes.some((box) => typeof box.text === 'string')
+  const table = el('table', { class: 'boxes' })
+  table.append(el('caption', {}, `${boxes.length} box${boxes.length === 1 ? '' : 'es'} found, drawn over the image`))
+  const head = el('tr')
+  head.append(el('th', { scope: 'col' }, 'Box'))
+  if (withText) head.append(el('th', { scope: 'col' }, 'Text'))
+  head.append(el('th', { scope: 'col' }, boxes.some((b) => Number.isFinite(b.confidence)) ? 'Confidence' : 'Score'))
+  table.append(head)
+  boxes.forEach((box, i) => {
+    const row = el('tr', { 'data-index': String(i) })
+    row.append(el('td', {}, String(i + 1)))
+    if (withText) row.append(el('td', { class: 'box-text' }, typeof box.text === 'string' ? box.text : ''))
+    row.append(el('td', {}, Number.isFinite(scoreOf(box)) ? scoreOf(box).toFixed(3) : ''))
+    table.append(row)
+  })
+  return table
+}
+
 /** Replace the view with one rendering per prediction. */
 export function renderPredictions(view, predictions) {
   view.replaceChildren()
@@ -52,7 +78,11 @@ export function renderPredictions(view, predictions) {
     if (isClassification(p)) section.append(barChart(p))
     else if (isNumbers(p)) section.append(numberTable(p))
     else if (typeof p === 'number' || typeof p === 'string') section.append(el('p', { class: 'scalar' }, String(p)))
-    else section.append(el('pre', {}, JSON.stringify(p, null, 2)))
+    else {
+      const boxes = findBoxes(p)
+      if (boxes.length > 0) section.append(boxTable(boxes))
+      section.append(el('pre', {}, JSON.stringify(p, null, 2)))
+    }
     view.append(section)
   })
 }
