@@ -8,6 +8,7 @@ import { Redis } from 'ioredis'
 import { pino } from 'pino'
 import { loadConfig } from '../src/config/index.js'
 import { createCarafe, loadAll } from '../src/http/index.js'
+import type { JobClientsResult } from './job-clients.js'
 
 const JOBS = 2000
 const CLIENTS = 32
@@ -63,29 +64,21 @@ async function benchEmbedded() {
   }
 }
 
-async function drive(url: string) {
-  const times: number[] = []
-  let next = 0
-  const started = performance.now()
-  await Promise.all(Array.from({ length: CLIENTS }, async () => {
-    while (next < JOBS) {
-      next++
-      const t0 = performance.now()
-      const submit = await fetch(`${url}/v1/models/iris/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: [[5.1, 3.5, 1.4, 0.2]] }) })
-      const { id } = await submit.json() as { id: string }
-      for (;;) {
-        const job = await (await fetch(`${url}/v1/jobs/${id}`)).json() as { status: string }
-        if (job.status === 'succeeded') break
-        if (job.status !== 'queued' && job.status !== 'running') throw new Error(`job ${id} ended ${job.status}`)
-        await new Promise((resolve) => setTimeout(resolve, POLL_MS))
+/** The clients run in their own process (bench/job-clients.ts), as autocannon does for the sync bench. */
+function drive(url: string): Promise<JobClientsResult> {
+  const script = fileURLToPath(new URL('./job-clients.js', import.meta.url))
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, url, String(JOBS), String(CLIENTS), String(POLL_MS)], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.on('data', (chunk) => (out += chunk))
+    child.on('exit', (code) => {
+      try {
+        resolve(JSON.parse(out) as JobClientsResult)
+      } catch {
+        reject(new Error(`job clients exited ${code} without a result`))
       }
-      times.push(performance.now() - t0)
-    }
-  }))
-  const seconds = (performance.now() - started) / 1000
-  times.sort((a, b) => a - b)
-  const pct = (p: number) => Math.round(times[Math.min(times.length - 1, Math.floor(p * times.length))] * 10) / 10
-  return { jobs: times.length, 'jobs/s': Math.round(times.length / seconds), 'p50 ms': pct(0.5), 'p99 ms': pct(0.99) }
+    })
+  })
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await benchJobs()
