@@ -65,10 +65,22 @@ export class EmbeddedJobStore implements JobStore {
     }
     this.#jobs.set(job.id, job)
     if (idempotencyKey !== undefined) this.#byKey.set(idempotencyKey, job.id)
-    await this.#log.write(job)
     const accepted = { ...job } // as accepted, before a runner picks it up
+    const durable = this.#log.write(job)
+    // Start while the submit line is being synced: "running" is never logged and the result line can only follow the
+    // submit line in the log, so nothing unsynced is ever promised. The job is often done by the client's first poll.
     this.#waiting.push(job.id)
     this.#pump()
+    try {
+      await durable
+    } catch (error) {
+      // not accepted after all: the client gets an error, so the job must not run or be found
+      job.status = 'canceled' // so a run already under way records nothing
+      this.#running.get(job.id)?.abort()
+      this.#jobs.delete(job.id)
+      if (idempotencyKey !== undefined) this.#byKey.delete(idempotencyKey)
+      throw error
+    }
     return accepted
   }
 
