@@ -58,8 +58,11 @@ export class RedisJobStore implements JobStore {
     const prefix = options.prefix ?? (query.get('prefix') || 'carafe')
     const ms = (name: string) => (Number(query.get(name)) > 0 ? Number(query.get(name)) : undefined)
     options = { ...options, lockDurationMs: options.lockDurationMs ?? ms('lockDuration'), stalledIntervalMs: options.stalledIntervalMs ?? ms('stalledInterval') }
-    const queue = new Queue<JobData, unknown[]>(QUEUE, { connection: redisConnection(options.url), prefix })
-    const client = new Redis(redisConnection(options.url) as object)
+    // Auto-pipelining sends the commands of one tick in one socket write: the profile under the job bench showed the
+    // per-command write as the largest cost. Not for the worker, whose connection blocks.
+    const pipelined = { ...redisConnection(options.url), enableAutoPipelining: true }
+    const queue = new Queue<JobData, unknown[]>(QUEUE, { connection: pipelined, prefix })
+    const client = new Redis(pipelined as object)
     client.on('error', () => undefined) // ioredis reconnects; a failing call rejects on its own
     await queue.waitUntilReady()
     return new RedisJobStore(queue, client, options, prefix)
@@ -92,12 +95,22 @@ export class RedisJobStore implements JobStore {
   }
 
   async get(id: string): Promise<JobRecord | undefined> {
-    const canceled = await this.#client.get(this.#key('canceled', id))
+    // one round trip for most polls: the cancel flag and the job hash together, and the state read from the hash
+    const [canceled, job] = await Promise.all([this.#client.get(this.#key('canceled', id)), this.#queue.getJob(id)])
     if (canceled) return this.#note(JSON.parse(canceled) as JobRecord)
-    const job = await this.#queue.getJob(id)
     if (!job) return undefined
-    const state = await job.getState()
-    return this.#note(this.#record(job, STATE[state] ?? 'queued'))
+    return this.#note(this.#record(job, await this.#state(job)))
+  }
+
+  /**
+   * A finished job says so in its hash (finishedOn, with failedReason when it failed) and a job never taken has no
+   * processedOn; only a job that was taken may be running or back in the wait list (a stalled run), so only it costs
+   * BullMQ's getState script.
+   */
+  async #state(job: Job<JobData, unknown[]>): Promise<JobStatus> {
+    if (job.finishedOn) return job.failedReason || job.data.error ? 'failed' : 'succeeded'
+    if (!job.processedOn) return 'queued'
+    return STATE[await job.getState()] ?? 'queued'
   }
 
   async cancel(id: string): Promise<JobRecord | undefined> {
