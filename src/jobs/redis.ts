@@ -31,6 +31,12 @@ export function redisConnection(url: string): ConnectionOptions {
   }
 }
 
+/** A finished job says so in its hash: finishedOn, with failedReason (or our error) when it failed. */
+function finishedState(job: Job<JobData, unknown[]>): JobStatus | undefined {
+  if (!job.finishedOn) return undefined
+  return job.failedReason || job.data.error ? 'failed' : 'succeeded'
+}
+
 const STATE: Record<string, JobStatus> = { waiting: 'queued', delayed: 'queued', prioritized: 'queued', 'waiting-children': 'queued', active: 'running', completed: 'succeeded', failed: 'failed' }
 
 /** Jobs in Redis through BullMQ: any number of servers and `carafe worker`s share one queue. */
@@ -99,18 +105,14 @@ export class RedisJobStore implements JobStore {
     const [canceled, job] = await Promise.all([this.#client.get(this.#key('canceled', id)), this.#queue.getJob(id)])
     if (canceled) return this.#note(JSON.parse(canceled) as JobRecord)
     if (!job) return undefined
-    return this.#note(this.#record(job, await this.#state(job)))
-  }
-
-  /**
-   * A finished job says so in its hash (finishedOn, with failedReason when it failed) and a job never taken has no
-   * processedOn; only a job that was taken may be running or back in the wait list (a stalled run), so only it costs
-   * BullMQ's getState script.
-   */
-  async #state(job: Job<JobData, unknown[]>): Promise<JobStatus> {
-    if (job.finishedOn) return job.failedReason || job.data.error ? 'failed' : 'succeeded'
-    if (!job.processedOn) return 'queued'
-    return STATE[await job.getState()] ?? 'queued'
+    const known = finishedState(job)
+    if (known || !job.processedOn) return this.#note(this.#record(job, known ?? 'queued'))
+    // Taken: running, or back in the wait list after a stalled run; only BullMQ's getState tells. If it says finished,
+    // the hash we read is older than that: read it again for the result.
+    const state = STATE[await job.getState()] ?? 'queued'
+    if (state !== 'succeeded' && state !== 'failed') return this.#note(this.#record(job, state))
+    const now = await this.#queue.getJob(id)
+    return now ? this.#note(this.#record(now, finishedState(now) ?? state)) : undefined
   }
 
   async cancel(id: string): Promise<JobRecord | undefined> {
