@@ -1,5 +1,6 @@
 import { Command } from 'commander'
 import { serve } from './serve.js'
+import { client } from './client.js'
 import { openapi } from './openapi.js'
 import { addServeFlags } from './serve-flags.js'
 import { worker } from './worker.js'
@@ -20,6 +21,13 @@ program
   .argument('<paths...>', 'model paths')
   .option('-c, --config <file>', 'carafe.yaml with server settings (apiKeys adds the security schemes)')
   .action(openapi)
+
+program
+  .command('client')
+  .description('write a TypeScript client with each model\'s instance and prediction types, from its JSON Schemas, without starting a server')
+  .argument('<paths...>', 'model paths')
+  .option('-o, --out <file>', 'write the module to this file (default: print it)')
+  .action(client)
 
 program
   .command('worker')

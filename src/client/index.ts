@@ -28,13 +28,30 @@ export class CarafeApiError extends Error {
 
 const FINISHED: JobState[] = ['succeeded', 'failed', 'canceled']
 
+export interface WaitOptions<Out = unknown> {
+  onProgress?: (progress: number, job: Job<Out>) => void
+  signal?: AbortSignal
+}
+
 export interface CarafeClient {
   predict<In = unknown, Out = unknown>(model: string, instances: In[]): Promise<Out[]>
   submitJob<In = unknown>(model: string, instances: In[]): Promise<Job>
   getJob<Out = unknown>(id: string): Promise<Job<Out>>
-  waitForJob<Out = unknown>(id: string, options?: { onProgress?: (progress: number, job: Job<Out>) => void; signal?: AbortSignal }): Promise<Job<Out>>
+  waitForJob<Out = unknown>(id: string, options?: WaitOptions<Out>): Promise<Job<Out>>
   cancelJob(id: string): Promise<Job>
 }
+
+/** The client of one model, with its instance and prediction types; `carafe client <model>` generates one per model. */
+export interface ModelClient<In, Out> {
+  readonly model: string
+  predict(instances: In[]): Promise<Out[]>
+  submitJob(instances: In[]): Promise<Job<Out>>
+  getJob(id: string): Promise<Job<Out>>
+  waitForJob(id: string, options?: WaitOptions<Out>): Promise<Job<Out>>
+  cancelJob(id: string): Promise<Job<Out>>
+}
+
+export type ModelClientOptions = Omit<ClientOptions, 'baseUrl'>
 
 export function createClient({ baseUrl, apiKey, pollMs = 250 }: ClientOptions): CarafeClient {
   const root = baseUrl.replace(/\/+$/, '')
@@ -77,5 +94,18 @@ export function createClient({ baseUrl, apiKey, pollMs = 250 }: ClientOptions): 
         await new Promise((resolve) => setTimeout(resolve, pollMs))
       }
     },
+  }
+}
+
+/** A client bound to one model name; the types are the caller's word (generated code passes the schema's types). */
+export function createModelClient<In, Out>(model: string, options: ClientOptions): ModelClient<In, Out> {
+  const client = createClient(options)
+  return {
+    model,
+    predict: (instances) => client.predict<In, Out>(model, instances),
+    submitJob: (instances) => client.submitJob(model, instances) as Promise<Job<Out>>,
+    getJob: (id) => client.getJob<Out>(id),
+    waitForJob: (id, wait) => client.waitForJob<Out>(id, wait),
+    cancelJob: (id) => client.cancelJob(id) as Promise<Job<Out>>,
   }
 }
