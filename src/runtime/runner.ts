@@ -6,8 +6,18 @@ import type { FromWorker, ModelCaller, RunnerOptions, ToWorker } from './protoco
 
 export type RunnerState = 'starting' | 'ready' | 'down' | 'closed'
 
+/**
+ * What the queue and the runner need of a cancellation. An AbortSignal is one (jobs use it); the HTTP layer passes a
+ * cheaper one of its own for each request.
+ */
+export interface CancelSignal {
+  readonly aborted: boolean
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void
+  removeEventListener(type: 'abort', listener: () => void): void
+}
+
 export interface RunOptions {
-  signal?: AbortSignal
+  signal?: CancelSignal
   onProgress?: (fraction: number) => void
   /** performance.now() time after which nobody waits for this run: a runner still busy then is stuck, and replaced. */
   deadline?: number
