@@ -17,8 +17,8 @@ export const toElement = (type: OrtType): ((x: unknown) => unknown) =>
 
 /**
  * A batch of same-shaped instances flattened into one typed array, row after row.
- * It crosses to the runner as one transferred buffer: structured-cloning nested arrays of numbers was the largest
- * main-thread cost for mlp (256 floats an instance: 18% of the main thread in postMessage, profiled).
+ * It crosses to the runner as one transferred buffer instead of nested arrays: for 32 rows of 256 floats, the CPU of a
+ * round trip to the worker (clone, copy into the tensor) went from ~550 to ~220 µs (measured in isolation).
  */
 export interface PackedRows {
   packed: true
