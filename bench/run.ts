@@ -10,6 +10,9 @@ import { benchJobs } from './jobs.js'
 
 // `npm run bench`: physical limit, HTTP floor and Carafe side by side in one run (figures move between runs; ratios don't as much).
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8)
+// `npm run bench -- --only sync` runs the raw, floor and Carafe sections; jobs and images are the other two.
+const SECTIONS = ['sync', 'jobs', 'images'] as const
+const only = onlySections(process.argv.slice(2))
 const ROOT = process.cwd()
 const model = (name: string) => join(ROOT, 'examples', name)
 const IRIS_ROW = [5.1, 3.5, 1.4, 0.2]
@@ -19,6 +22,24 @@ const rows: string[][] = [['section', 'req/s', 'rows/s', 'p50 ms', 'p99 ms', 'er
 const fmt = (x: number) => (x >= 100 ? Math.round(x).toString() : x.toFixed(2))
 
 async function main() {
+  if (only.has('sync')) await benchSync()
+  if (only.has('jobs')) await benchJobs()
+  if (only.has('images')) await benchImages()
+}
+
+function onlySections(args: string[]): Set<string> {
+  const at = args.indexOf('--only')
+  if (at < 0) return new Set(SECTIONS)
+  const wanted = (args[at + 1] ?? '').split(',').filter(Boolean)
+  const unknown = wanted.filter((name) => !(SECTIONS as readonly string[]).includes(name))
+  if (wanted.length === 0 || unknown.length > 0) {
+    console.error(`bench: --only takes a comma-separated list of ${SECTIONS.join(', ')}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}`)
+    process.exit(2)
+  }
+  return new Set(wanted)
+}
+
+async function benchSync() {
   const raw = {
     mlp1: await rawRowsPerSecond(join(model('mlp'), '1', 'model.onnx'), 1, SECONDS * 500),
     mlp64: await rawRowsPerSecond(join(model('mlp'), '1', 'model.onnx'), 64, SECONDS * 500),
@@ -67,9 +88,6 @@ async function main() {
     [`raw mlp b64 rows/s, 2 intra-op threads vs 1`, raw.mlp64t2 / raw.mlp64t1],
   ] as const
   for (const [name, value] of ratios) console.log(`${name}: ${value.toFixed(2)}`)
-
-  await benchJobs()
-  await benchImages()
 }
 
 function record(name: string, r: LoadResult, rowsPerRequest: number): LoadResult {

@@ -1,10 +1,12 @@
+import type { CancelSignal } from '../runtime/index.js'
+
 /** One request's (or job's) instances waiting for the model. */
 export interface WorkItem {
   instances: unknown[]
   /** performance.now() time after which the answer is useless. */
   deadline: number
   enqueuedAt: number
-  signal?: AbortSignal
+  signal?: CancelSignal
   onProgress?: (fraction: number) => void
   resolve(outputs: unknown[]): void
   reject(error: Error): void

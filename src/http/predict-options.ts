@@ -1,17 +1,13 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { CarafeError } from '../errors.js'
+import { ClientHangUp } from './client-hang-up.js'
 import type { PredictOptions } from '../serving/index.js'
 
 export const TIMEOUT_HEADER = 'x-carafe-timeout-ms'
 
 /** The request's deadline (a client may ask for less than the server's) and a signal fired when it hangs up. */
 export function predictOptionsFor(request: FastifyRequest, reply: FastifyReply): PredictOptions {
-  const controller = new AbortController()
-  // 'close' on the response before it finished means the client went away: its queued work is dropped.
-  reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) controller.abort()
-  })
-  return { timeoutMs: timeoutFromHeader(request.headers[TIMEOUT_HEADER]), signal: controller.signal }
+  return { timeoutMs: timeoutFromHeader(request.headers[TIMEOUT_HEADER]), signal: new ClientHangUp(reply.raw) }
 }
 
 function timeoutFromHeader(raw: string | string[] | undefined): number | undefined {

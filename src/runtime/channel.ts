@@ -4,7 +4,8 @@ import type { FromWorker, ToWorker } from './protocol.js'
 
 /** The pipe to one running copy of the model, whether a worker thread or a child process. */
 export interface RunnerChannel {
-  post(message: ToWorker): void
+  /** `transfer`: buffers handed over to a worker thread without a copy (a child process gets a copy). */
+  post(message: ToWorker, transfer?: ArrayBuffer[]): void
   onMessage(fn: (message: FromWorker) => void): void
   onError(fn: (error: Error) => void): void
   onExit(fn: (code: number | null) => void): void
@@ -27,7 +28,7 @@ export function spawnRunner({ isolation = 'thread', maxMemoryMb }: SpawnOptions)
 function spawnThread(maxMemoryMb?: number): RunnerChannel {
   const worker = new Worker(new URL('./worker-entry.js', import.meta.url), maxMemoryMb ? { resourceLimits: { maxOldGenerationSizeMb: maxMemoryMb } } : {})
   return {
-    post: (message) => worker.postMessage(message),
+    post: (message, transfer) => worker.postMessage(message, transfer),
     onMessage: (fn) => worker.on('message', fn),
     onError: (fn) => worker.on('error', fn),
     onExit: (fn) => worker.on('exit', fn),

@@ -1,5 +1,5 @@
 import type { ErrorCode } from '../errors.js'
-import type { ModelDescriptor } from '../model/index.js'
+import type { ModelDescriptor, PackedRows } from '../model/index.js'
 
 export interface RunnerOptions {
   intraOpNumThreads?: number
@@ -8,7 +8,7 @@ export interface RunnerOptions {
 /** Messages from the server to a runner. */
 export type ToWorker =
   | { type: 'init'; descriptor: ModelDescriptor; options: RunnerOptions }
-  | { type: 'predict'; id: number; inputs: unknown[] }
+  | { type: 'predict'; id: number; inputs: unknown[] | PackedRows } // PackedRows: one transferred buffer for an ONNX batch
   | { type: 'cancel'; id: number }
   | { type: 'shutdown' }
   | { type: 'call-result'; callId: number; outputs: unknown[] }

@@ -1,13 +1,23 @@
 import { CarafeError } from '../errors.js'
-import type { Logger, ModelDescriptor } from '../model/index.js'
+import { rowPacker, type Logger, type ModelDescriptor, type PackedRows } from '../model/index.js'
 import { spawnRunner, type RunnerChannel, type SpawnOptions } from './channel.js'
 import { answerCall } from './answer-call.js'
 import type { FromWorker, ModelCaller, RunnerOptions, ToWorker } from './protocol.js'
 
 export type RunnerState = 'starting' | 'ready' | 'down' | 'closed'
 
+/**
+ * What the queue and the runner need of a cancellation. An AbortSignal is one (jobs use it); the HTTP layer passes a
+ * cheaper one of its own for each request.
+ */
+export interface CancelSignal {
+  readonly aborted: boolean
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void
+  removeEventListener(type: 'abort', listener: () => void): void
+}
+
 export interface RunOptions {
-  signal?: AbortSignal
+  signal?: CancelSignal
   onProgress?: (fraction: number) => void
   /** performance.now() time after which nobody waits for this run: a runner still busy then is stuck, and replaced. */
   deadline?: number
@@ -47,9 +57,11 @@ export class WorkerRunner implements Runner {
   readonly #options: RunnerOptions & SpawnOptions
   readonly #log: Logger
   readonly #caller: ModelCaller | undefined
+  readonly #pack: ((instances: unknown[]) => PackedRows | undefined) | undefined
 
   constructor(descriptor: ModelDescriptor, log: Logger, options: RunnerOptions & SpawnOptions = {}, caller?: ModelCaller) {
     this.#descriptor = descriptor
+    this.#pack = rowPacker(descriptor)
     this.#log = log
     this.#options = options
     this.#caller = caller
@@ -117,7 +129,9 @@ export class WorkerRunner implements Runner {
       }
       this.#pending.set(id, pending)
       signal?.addEventListener('abort', () => channel.post({ type: 'cancel', id } satisfies ToWorker), { once: true })
-      channel.post({ type: 'predict', id, inputs } satisfies ToWorker)
+      const packed = this.#pack?.(inputs)
+      if (packed) channel.post({ type: 'predict', id, inputs: packed } satisfies ToWorker, [packed.data.buffer as ArrayBuffer])
+      else channel.post({ type: 'predict', id, inputs } satisfies ToWorker)
     })
   }
 

@@ -1,5 +1,5 @@
 import { isErrorCode } from '../errors.js'
-import { instantiate, sampleInstance, type LoadedModel, type Logger } from '../model/index.js'
+import { instantiate, isPackedRows, sampleInstance, unpackRows, type LoadedModel, type Logger, type PackedRows } from '../model/index.js'
 import { ModelClient } from './model-client.js'
 import type { FromWorker, ToWorker } from './protocol.js'
 
@@ -59,11 +59,11 @@ export function servePort(port: Port): void {
     }
   }
 
-  async function predict(id: number, inputs: unknown[]): Promise<void> {
+  async function predict(id: number, inputs: unknown[] | PackedRows): Promise<void> {
     const controller = new AbortController()
     controllers.set(id, controller)
     try {
-      const outputs = await model!.predict(inputs, {
+      const outputs = await model!.predict(isPackedRows(inputs) ? unpackRows(inputs) : inputs, {
         signal: controller.signal,
         progress: (fraction) => send({ type: 'progress', id, fraction: Math.min(1, Math.max(0, Number(fraction) || 0)) }),
         log,

@@ -1,4 +1,5 @@
 export { ServedModel } from './served-model.js'
 export type { ModelState, PredictOptions } from './served-model.js'
+export type { CancelSignal } from '../runtime/index.js'
 export { ModelRegistry } from './registry.js'
 export { ModelStats } from './stats.js'

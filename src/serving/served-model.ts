@@ -2,7 +2,7 @@ import type { Config } from '../config/index.js'
 import { CarafeError } from '../errors.js'
 import { compileInstanceValidator, type Logger, type ModelDescriptor } from '../model/index.js'
 import { BoundedQueue, runBatcher, type WorkItem } from '../batching/index.js'
-import { WorkerRunner, type ModelCaller, type Runner } from '../runtime/index.js'
+import { WorkerRunner, type CancelSignal, type ModelCaller, type Runner } from '../runtime/index.js'
 import { estimateWaitMs, refuseEarly } from './admission.js'
 import { PredictionCache } from './prediction-cache.js'
 import { ModelStats } from './stats.js'
@@ -12,7 +12,7 @@ export type ModelState = 'loading' | 'ready' | 'failed' | 'down' | 'stopping' | 
 export interface PredictOptions {
   /** Milliseconds this prediction may take in all, queue wait included. */
   timeoutMs?: number
-  signal?: AbortSignal
+  signal?: CancelSignal
   onProgress?: (fraction: number) => void
 }
 

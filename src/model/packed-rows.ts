@@ -1,0 +1,81 @@
+import type { ModelDescriptor } from './descriptor.js'
+import type { OrtType } from './onnx-schema.js'
+import { flattenInto, type TensorLike } from './tensor.js'
+
+type NumericType = Exclude<OrtType, 'string'>
+type TypedArray = Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array
+
+/** The typed array onnxruntime-node takes for each element type. */
+export const TYPED_ARRAYS: Record<NumericType, new (length: number) => TypedArray> = {
+  float32: Float32Array, float64: Float64Array, int8: Int8Array, uint8: Uint8Array, int16: Int16Array,
+  uint16: Uint16Array, int32: Int32Array, uint32: Uint32Array, int64: BigInt64Array, uint64: BigUint64Array, bool: Uint8Array,
+}
+
+/** How a JSON value becomes a tensor element of `type`. */
+export const toElement = (type: OrtType): ((x: unknown) => unknown) =>
+  type === 'int64' || type === 'uint64' ? (x) => BigInt(x as number) : type === 'bool' ? (x) => (x ? 1 : 0) : (x) => x
+
+/**
+ * A batch of same-shaped instances flattened into one typed array, row after row.
+ * It crosses to the runner as one transferred buffer instead of nested arrays: for 32 rows of 256 floats, the CPU of a
+ * round trip to the worker (clone, copy into the tensor) went from ~550 to ~220 µs (measured in isolation).
+ */
+export interface PackedRows {
+  packed: true
+  data: TypedArray
+  /** The shape of one row (one instance). */
+  rowDims: number[]
+  rows: number
+}
+
+export function isPackedRows(value: unknown): value is PackedRows {
+  return typeof value === 'object' && value !== null && (value as PackedRows).packed === true
+}
+
+/**
+ * For an ONNX model with one numeric input stacked along the batch dimension and no pre-processing, a function that
+ * packs validated instances; undefined for every other model (their instances cross as they are).
+ * The packer answers undefined for a batch it cannot pack (instances of different dynamic shapes), which then goes unpacked.
+ */
+export function rowPacker(descriptor: ModelDescriptor): ((instances: unknown[]) => PackedRows | undefined) | undefined {
+  const { source } = descriptor
+  if (source.kind !== 'onnx' || descriptor.preprocess || !source.signature.batched || source.signature.inputs.length !== 1) return undefined
+  const type = source.signature.inputs[0].type
+  if (type === 'string') return undefined
+  const convert = toElement(type)
+  return (instances) => {
+    const rowDims = outerShape(instances[0])
+    const stride = rowDims.reduce((a, b) => a * b, 1)
+    const data = new TYPED_ARRAYS[type](stride * instances.length)
+    let offset = 0
+    for (const instance of instances) {
+      const next = flattenInto(instance, data, offset, convert)
+      // a row of another size (a different dynamic shape) cannot share the buffer: the batch goes unpacked
+      if (next - offset !== stride || !sameShape(instance, rowDims)) return undefined
+      offset = next
+    }
+    return { packed: true, data, rowDims, rows: instances.length }
+  }
+}
+
+/** The rows again, as TensorLike views on the one buffer (no copy), which the ONNX predictor stacks like nested arrays. */
+export function unpackRows({ data, rowDims, rows }: PackedRows): TensorLike[] {
+  const stride = rowDims.reduce((a, b) => a * b, 1)
+  return Array.from({ length: rows }, (_, r) => ({ data: data.subarray(r * stride, (r + 1) * stride) as unknown as ArrayLike<number>, dims: rowDims }))
+}
+
+/** The shape read down the first elements; validation already made each instance rectangular. */
+function outerShape(value: unknown): number[] {
+  const shape: number[] = []
+  for (let probe = value; Array.isArray(probe); probe = probe[0]) shape.push(probe.length)
+  return shape
+}
+
+function sameShape(value: unknown, dims: number[]): boolean {
+  let probe = value
+  for (const dim of dims) {
+    if (!Array.isArray(probe) || probe.length !== dim) return false
+    probe = probe[0]
+  }
+  return true
+}
