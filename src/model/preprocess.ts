@@ -149,25 +149,24 @@ function roundHalfEven(x: number): number {
 /** Packed 8-bit RGB or grey → the tensor: channel order, layout, range, mean and std. */
 function toTensor(pixels: Buffer, plane: number, channels: number, spec: ImagePreprocess): Float32Array | Uint8Array {
   const bgr = spec.channels === 'BGR'
-  const source = (c: number): number => (bgr ? 2 - c : c) // tensor channel c reads this packed channel
   const hwc = spec.layout === 'HWC'
-  if (spec.dtype === 'uint8') {
-    const out = new Uint8Array(plane * channels)
-    for (let i = 0; i < plane; i++) {
-      for (let c = 0; c < channels; c++) out[hwc ? i * channels + c : c * plane + i] = pixels[i * channels + source(c)]!
-    }
-    return out
-  }
+  const out = spec.dtype === 'uint8' ? new Uint8Array(plane * channels) : new Float32Array(plane * channels)
   const [low, high] = spec.range ?? [0, 1]
   const span = high - low
   const mean = perChannel(spec.mean, channels, 0)
   const std = perChannel(spec.std, channels, 1)
-  const out = new Float32Array(plane * channels)
-  for (let i = 0; i < plane; i++) {
-    for (let c = 0; c < channels; c++) {
-      const value = (pixels[i * channels + source(c)]! / 255) * span + low
-      out[hwc ? i * channels + c : c * plane + i] = (value - mean[c]!) / std[c]!
+  // one tight loop per tensor channel (no closure per element: this loop is ~0.5 M values for a 640×256 image)
+  for (let c = 0; c < channels; c++) {
+    const from = bgr ? 2 - c : c // tensor channel c reads this packed channel
+    const step = hwc ? channels : 1
+    let at = hwc ? c : c * plane
+    if (spec.dtype === 'uint8') {
+      for (let i = 0; i < plane; i++, at += step) out[at] = pixels[i * channels + from]!
+      continue
     }
+    const m = mean[c]!
+    const d = std[c]!
+    for (let i = 0; i < plane; i++, at += step) out[at] = ((pixels[i * channels + from]! / 255) * span + low - m) / d
   }
   return out
 }
