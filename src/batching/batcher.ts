@@ -38,7 +38,12 @@ export async function runBatcher(queue: BoundedQueue<WorkItem>, runner: Runner, 
     } catch (error) {
       // one bad item must not fail its neighbours: run each alone so only the culprit gets the error
       if (live.length > 1 && blamesOneItem(error)) {
-        for (const item of live) await runItems(runner, [item], observer).catch((e) => item.reject(e as Error))
+        for (const item of live) {
+          // the failed attempt took time: an item past its deadline (or abandoned) would get a zero watchdog and kill the runner
+          const reason = refusal(item)
+          if (reason) item.reject(reason)
+          else await runItems(runner, [item], observer).catch((e) => item.reject(e as Error))
+        }
       } else for (const item of live) item.reject(error as Error)
     }
   }

@@ -20,6 +20,8 @@ export class EmbeddedJobStore implements JobStore {
   readonly #byKey = new Map<string, string>()
   readonly #waiting: string[] = []
   readonly #running = new Map<string, AbortController>()
+  /** Submit lines not yet synced: a job runs before its line is on disk, but tells nobody outside until it is. */
+  readonly #syncing = new Map<string, Promise<void>>()
   readonly #log: JobLog
   readonly #options: EmbeddedOptions
   #runner: JobRunner | undefined
@@ -56,6 +58,7 @@ export class EmbeddedJobStore implements JobStore {
       const existing = this.#jobs.get(this.#byKey.get(idempotencyKey) ?? '')
       if (existing) {
         if (existing.bodyHash !== bodyHash) throw new CarafeError('IDEMPOTENCY_CONFLICT', `Idempotency-Key "${idempotencyKey}" was used for job ${existing.id} with a different body; use a new key`)
+        await this.#syncing.get(existing.id) // the first submit's answer first: if its write fails, so does this one
         return existing
       }
     }
@@ -67,13 +70,16 @@ export class EmbeddedJobStore implements JobStore {
     if (idempotencyKey !== undefined) this.#byKey.set(idempotencyKey, job.id)
     const accepted = { ...job } // as accepted, before a runner picks it up
     const durable = this.#log.write(job)
+    this.#syncing.set(job.id, durable)
     // Start while the submit line is being synced: "running" is never logged and the result line can only follow the
     // submit line in the log, so nothing unsynced is ever promised. The job is often done by the client's first poll.
     this.#waiting.push(job.id)
     this.#pump()
     try {
       await durable
+      this.#syncing.delete(job.id)
     } catch (error) {
+      this.#syncing.delete(job.id)
       // not accepted after all: the client gets an error, so the job must not run or be found
       job.status = 'canceled' // so a run already under way records nothing
       this.#running.get(job.id)?.abort()
@@ -149,7 +155,9 @@ export class EmbeddedJobStore implements JobStore {
   async #finish(job: JobRecord, change: Partial<JobRecord>): Promise<void> {
     Object.assign(job, change, { finishedAt: new Date().toISOString() })
     await this.#log.write(job).catch(() => undefined)
-    this.#options.onFinished?.(job)
+    // a job that finished before its submit line was synced calls its webhook only once the submit is accepted
+    const accepted = await (this.#syncing.get(job.id) ?? Promise.resolve()).then(() => true, () => false)
+    if (accepted && this.#jobs.get(job.id) === job) this.#options.onFinished?.(job) // a dropped job is no longer in the map
   }
 
   #sweep(): void {

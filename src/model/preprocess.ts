@@ -176,21 +176,27 @@ function perChannel(values: number[] | undefined, channels: number, fallback: nu
   return values.length === 1 ? new Array<number>(channels).fill(values[0]!) : values
 }
 
-/** Replace each pre-processed field of each instance by its PreparedImage; an error names the instance and field. */
+/**
+ * Replace each pre-processed field of each instance by its PreparedImage; an error names the instance and field.
+ * One image at a time: a decoded image can be 120 MB of RGB (40 MP) outside the V8 heap, so a batch of them decoded
+ * at once could exhaust the process where one cannot.
+ */
 export async function prepareInstances(instances: unknown[], preprocess: Preprocess): Promise<unknown[]> {
   const fields = Object.entries(preprocess)
-  return Promise.all(instances.map(async (instance, index) => {
-    const out = { ...(instance as Record<string, unknown>) }
+  const out: unknown[] = []
+  for (const [index, instance] of instances.entries()) {
+    const prepared = { ...(instance as Record<string, unknown>) }
     for (const [field, spec] of fields) {
       try {
-        out[field] = await prepareImage(out[field], spec)
+        prepared[field] = await prepareImage(prepared[field], spec)
       } catch (error) {
         if (error instanceof CarafeError) throw new CarafeError(error.code, error.message, [{ instance: index, path: `/${field}`, message: error.message }])
         throw error
       }
     }
-    return out
-  }))
+    out.push(prepared)
+  }
+  return out
 }
 
 /**

@@ -91,6 +91,8 @@ export class ServedModel {
       cache.store(missing.map((i) => keys[i]), fresh)
       missing.forEach((i, k) => (outputs[i] = fresh[k]))
       return outputs
+    }, (error: unknown) => {
+      throw withRequestIndices(error, missing)
     })
   }
 
@@ -172,4 +174,14 @@ export class ServedModel {
     this.#state = 'stopped'
     await Promise.all(this.#runners.map((r) => r.close()))
   }
+}
+
+/** An error about the k-th queued instance names the request's own index (the cache answered the others). */
+function withRequestIndices(error: unknown, indices: number[]): unknown {
+  if (!(error instanceof CarafeError) || !error.details) return error
+  const details = error.details.map((d) => {
+    const instance = (d as { instance?: unknown })?.instance
+    return typeof instance === 'number' && indices[instance] !== undefined ? { ...(d as object), instance: indices[instance] } : d
+  })
+  return new CarafeError(error.code, error.message, details, error.retryAfter)
 }

@@ -119,6 +119,7 @@ describe('declarative image pre-processing (carafe.yaml preprocess) on ONNX mode
 
   it('an undecodable image is 400 INVALID_IMAGE naming the instance and field, and fails only its own request when batched with others', async () => {
     const bad = Buffer.from('not an image at all').toString('base64')
+    const batchesBefore = (await get(`${server.url}/v1/models/colours`)).body.stats.batches as number
     const requests = Array.from({ length: 12 }, (_, i) => predict('colours', { instances: [{ image: i === 5 ? bad : red }] }))
     const answers = await Promise.all(requests)
     answers.forEach((a, i) => {
@@ -130,6 +131,10 @@ describe('declarative image pre-processing (carafe.yaml preprocess) on ONNX mode
       assertNoStack(a.text)
     })
     assert.ok(answers.filter((a) => a.status === 200).every((a) => a.body.predictions[0].label === 'red'))
+    // Batching really happened: 8 items at most per batch, so the 12 requests make two batches, at least one of them
+    // without the bad image; the 11 good answers then took fewer than 11 successful runs (a failed run is not counted).
+    const batches = (await get(`${server.url}/v1/models/colours`)).body.stats.batches - batchesBefore
+    assert.ok(batches < 11, `the 11 good images ran in ${batches} batches: they were not batched together`)
   })
 
   it('a field that is not an image at all is refused by the schema before the model queue', async () => {

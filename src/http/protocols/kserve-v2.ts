@@ -66,6 +66,8 @@ export function decodeV2(body: unknown, model: ModelDescriptor, maxInstances: nu
   })
   if (rows.size !== 1) throw invalid('/inputs', 'every input must have the same batch size')
   const [count] = rows
+  // the rows of an image tensor become instances, but a model with a fixed batch dimension answers one at a time
+  if (model.preprocess && !signatureOf(model).batched && count > 1) throw invalid('/inputs', `send one image per request: model "${model.name}" has a fixed batch dimension`)
   if (count > maxInstances) throw new CarafeError('TOO_MANY_INSTANCES', `The request carries ${count} instances; the limit is ${maxInstances}`)
   const byField = model.preprocess !== undefined // image fields are always named, even when there is one
   return Array.from({ length: count }, (_, r) => (inputs.length === 1 && !byField ? perInput[0][r] : Object.fromEntries(inputs.map((info, k) => [info.name, perInput[k][r]]))))

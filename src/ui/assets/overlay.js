@@ -63,12 +63,16 @@ export function emptyOverlay() {
   return svgEl('svg', { class: 'overlay', 'aria-hidden': 'true' })
 }
 
-/** Replace the overlay of a preview box with these boxes; the viewBox is the image's natural size, so it scales with it. */
-export async function drawBoxes(preview, boxes) {
+/**
+ * Replace the overlay of a preview box with these boxes; the viewBox is the image's natural size, so it scales with it.
+ * `sentImage`: the preview's src when the request was sent; boxes are not drawn over an image chosen since.
+ */
+export async function drawBoxes(preview, boxes, sentImage) {
   const img = preview.querySelector('img')
   const svg = preview.querySelector('svg.overlay')
   svg.replaceChildren()
   if (boxes.length === 0 || !img.getAttribute('src')) return
+  if (sentImage !== undefined && img.src !== sentImage) return
   const src = img.src
   await img.decode().catch(() => {}) // the preview may still be decoding a just-chosen file
   if (img.src !== src) return // another image was chosen meanwhile: these boxes are not its

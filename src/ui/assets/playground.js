@@ -49,17 +49,23 @@ function clearErrors() {
 }
 
 // The page sends one instance, so its image (if the form has one) is the first prediction's.
-function drawOverlay(prediction) {
+function drawOverlay(prediction, sentImage) {
   const preview = firstPreview(fields)
-  if (preview) drawBoxes(preview, prediction === undefined ? [] : findBoxes(prediction))
+  if (preview) drawBoxes(preview, prediction === undefined ? [] : findBoxes(prediction), sentImage)
 }
 
-function showResult(predictions, ms) {
+/** The preview's image when a request is sent: its boxes must not be drawn over one chosen while it ran. */
+function previewImage() {
+  const img = firstPreview(fields)?.querySelector('img')
+  return img ? img.src : undefined
+}
+
+function showResult(predictions, ms, sentImage) {
   $('result').hidden = false
   $('latency').textContent = ms === undefined ? '—' : `${ms.toFixed(0)} ms`
   renderPredictions($('result-view'), predictions)
   $('raw-json').textContent = JSON.stringify({ predictions }, null, 2)
-  drawOverlay(predictions[0])
+  drawOverlay(predictions[0], sentImage)
 }
 
 function instance() {
@@ -78,9 +84,10 @@ async function predict() {
   retry = predict
   setBusy(true, 'predict')
   const started = performance.now()
+  const sentImage = previewImage()
   try {
     const body = await api('POST', base + ':predict', { instances: [value] })
-    showResult(body.predictions, performance.now() - started)
+    showResult(body.predictions, performance.now() - started, sentImage)
   } catch (error) {
     showError(error)
   } finally {
@@ -98,6 +105,7 @@ async function runJob() {
   retry = runJob
   setBusy(true, 'job')
   const started = performance.now()
+  const sentImage = previewImage()
   try {
     let job = await api('POST', base + '/jobs', { instances: [value] })
     currentJob = job.id
@@ -113,7 +121,7 @@ async function runJob() {
       job = await api('GET', '/v1/jobs/' + encodeURIComponent(job.id))
     }
     $('job-cancel').disabled = true
-    if (job.status === 'succeeded') showResult(predictionsOf(job.result), performance.now() - started)
+    if (job.status === 'succeeded') showResult(predictionsOf(job.result), performance.now() - started, sentImage)
     else if (job.status === 'failed') showError(Object.assign(new Error((job.error && job.error.message) || 'The job failed'), job.error || {}))
   } catch (error) {
     if (error instanceof ApiError && error.status === 404 && error.code === 'NOT_FOUND') error.message = 'Background jobs are not available on this server'
