@@ -26,6 +26,8 @@ export interface Initializer {
 export interface Port {
   name: string
   featureDims: number[]
+  /** A fixed batch size (many exporters write 1) instead of the dynamic `batch` dimension. */
+  fixedBatch?: number
 }
 
 export interface GraphSpec {
@@ -79,6 +81,6 @@ function tensor(init: Initializer): OnnxTypes.ITensorProto {
 }
 
 function valueInfo(port: Port): OnnxTypes.IValueInfoProto {
-  const dim = [{ dimParam: BATCH_DIM }, ...port.featureDims.map((d) => ({ dimValue: d }))]
+  const dim = [port.fixedBatch ? { dimValue: port.fixedBatch } : { dimParam: BATCH_DIM }, ...port.featureDims.map((d) => ({ dimValue: d }))]
   return { name: port.name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim } } } }
 }

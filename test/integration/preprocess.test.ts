@@ -41,6 +41,15 @@ const identity = writeOnnx({
   outputs: [{ name: 'y', featureDims: [3, 2, 2] }],
 })
 
+/** The same, exported with its batch dimension fixed at 1 ([1, 3, 2, 2]), as many exporters write image models. */
+const identityOne = writeOnnx({
+  name: 'identity-one',
+  nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['y'] }],
+  initializers: [],
+  inputs: [{ name: 'x', featureDims: [3, 2, 2], fixedBatch: 1 }],
+  outputs: [{ name: 'y', featureDims: [3, 2, 2], fixedBatch: 1 }],
+})
+
 const IDENTITY_YAML = `
 name: identity
 preprocess:
@@ -65,7 +74,8 @@ describe('declarative image pre-processing (carafe.yaml preprocess) on ONNX mode
   before(async () => {
     const colours = await modelDir({ 'carafe.yaml': COLOURS_YAML, '1/model.onnx': colourClassifier })
     const ident = await modelDir({ 'carafe.yaml': IDENTITY_YAML, '1/model.onnx': identity })
-    server = await startServer([colours, ident])
+    const identOne = await modelDir({ 'carafe.yaml': IDENTITY_YAML.replace('name: identity', 'name: identity-one'), '1/model.onnx': identityOne })
+    server = await startServer([colours, ident, identOne])
     ;[red, green, blue] = [(await solid('#e01010')).toString('base64'), await solid('#10c020', 50, 90), await solid('#2020f0', 9, 7)]
   })
   after(() => server?.close())
@@ -97,6 +107,23 @@ describe('declarative image pre-processing (carafe.yaml preprocess) on ONNX mode
     const got = body.predictions[0] as number[][][]
     assert.deepEqual(got.map((p) => p.map((r) => r.length)), [[2, 2], [2, 2], [2, 2]])
     got.flat(2).forEach((v, i) => assert.ok(Math.abs(v - expected.flat(2)[i]!) < 1e-6, `value ${i}: ${v} vs ${expected.flat(2)[i]}`))
+  })
+
+  it('feeds a model whose batch dimension is fixed at 1 one image per run; V2 asks for one image per request', async () => {
+    const [a, b] = [await solid('#ff0000', 4, 4), await solid('#0000ff', 4, 4)].map((png) => png.toString('base64'))
+    const { status, body, text } = await predict('identity-one', { instances: [{ photo: a }, { photo: b }] })
+    assert.equal(status, 200, text)
+    // [1, 3, 2, 2] each; BGR planes: red is (0, 0, 255) → plane 2 high for a, plane 0 high for b
+    const planeMeans = (p: number[][][][]) => p[0]!.map((plane) => plane.flat().reduce((x, y) => x + y, 0) / 4)
+    assert.deepEqual(planeMeans(body.predictions[0]).map(Math.round), [-1, -1, 1])
+    assert.deepEqual(planeMeans(body.predictions[1]).map(Math.round), [1, -1, -1])
+    const two = await post(`${server.url}/v2/models/identity-one/infer`, { inputs: [{ name: 'photo', datatype: 'BYTES', shape: [2], data: [a, b] }] })
+    assert.equal(two.status, 400, two.text)
+    assert.equal(two.body.error.code, 'INVALID_INPUT')
+    assert.match(two.body.error.message, /one image per request/)
+    const one = await post(`${server.url}/v2/models/identity-one/infer`, { inputs: [{ name: 'photo', datatype: 'BYTES', shape: [1], data: [a] }] })
+    assert.equal(one.status, 200, one.text)
+    assert.deepEqual(one.body.outputs[0].shape, [1, 3, 2, 2])
   })
 
   it('describes the image field in the model description, OpenAPI and V2 metadata', async () => {
