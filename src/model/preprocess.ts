@@ -235,11 +235,8 @@ export function fedInputs(preprocess: Preprocess, onnx: OnnxSignature): Map<stri
 /** For an ONNX model: a prepared instance → what the predictor stacks (the tensor itself, or tensors by input name). */
 export function onnxFeeds(preprocess: Preprocess, onnx: OnnxSignature): (instance: unknown) => unknown {
   const fed = [...fedInputs(preprocess, onnx)]
-  const leadingOne = (input: string): boolean => {
-    const dims = onnx.inputs.find((i) => i.name === input)?.dims ?? []
-    return !onnx.batched && dims.length === 4 && dims[0] === 1
-  }
-  const tensor = (image: PreparedImage, input: string) => (leadingOne(input) ? { data: image.data, dims: [1, ...image.dims] } : { data: image.data, dims: image.dims })
+  const withBatchOfOne = new Set(onnx.inputs.filter((i) => fixedBatchOfOne(i, onnx.batched)).map((i) => i.name))
+  const tensor = (image: PreparedImage, input: string) => (withBatchOfOne.has(input) ? { data: image.data, dims: [1, ...image.dims] } : { data: image.data, dims: image.dims })
   return (instance) => {
     const fields = instance as Record<string, PreparedImage>
     if (onnx.inputs.length === 1) return tensor(fields[fed[0]![0]]!, fed[0]![1])
@@ -266,7 +263,7 @@ function onnxImageSchema(preprocess: Preprocess, onnx: OnnxSignature, file: stri
 function checkTensorFits(field: string, spec: ImagePreprocess, info: TensorInfo, batched: boolean, file: string): void {
   const type = spec.dtype ?? 'float32'
   if (info.type !== type) throw new ModelLoadError(file, `preprocess.${field}: input "${info.name}" is ${info.type}, the pre-processing makes ${type} (set dtype)`)
-  const dims = batched ? info.dims.slice(1) : info.dims.slice(info.dims.length === 4 && info.dims[0] === 1 ? 1 : 0)
+  const dims = batched || fixedBatchOfOne(info, batched) ? info.dims.slice(1) : info.dims
   const channels = spec.channels === 'GRAY' ? 1 : 3
   const fixed = spec.resize && 'width' in spec.resize ? spec.resize : undefined
   const made = spec.layout === 'HWC' ? [fixed?.height ?? null, fixed?.width ?? null, channels] : [channels, fixed?.height ?? null, fixed?.width ?? null]
@@ -275,4 +272,9 @@ function checkTensorFits(field: string, spec: ImagePreprocess, info: TensorInfo,
     const show = (d: (number | null)[]) => `[${d.map((x) => x ?? '?').join(', ')}]`
     throw new ModelLoadError(file, `preprocess.${field}: input "${info.name}" takes ${show(dims)} per image, the pre-processing makes ${show(made)} (check resize, layout and channels)`)
   }
+}
+
+/** An unbatched image input exported as [1, C, H, W] (or [1, H, W, C]): the image gets that leading 1. */
+function fixedBatchOfOne(info: TensorInfo, batched: boolean): boolean {
+  return !batched && info.dims.length === 4 && info.dims[0] === 1
 }

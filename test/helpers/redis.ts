@@ -16,6 +16,13 @@ export async function redisDown(): Promise<string | undefined> {
   }
 }
 
+/** The skip reason for a test that needs Redis, printed as a banner so a skip is never silent. */
+export function loudSkipReason(what: string, down: string): string {
+  const reason = `REDIS NOT AVAILABLE: skipping ${what} (127.0.0.1:6379: ${down})`
+  console.log(`\n${'!'.repeat(reason.length)}\n${reason}\n${'!'.repeat(reason.length)}\n`)
+  return reason
+}
+
 /** Delete every key under the prefix (SCAN, not KEYS, to stay polite to a shared Redis). */
 export async function removeKeys(prefix: string): Promise<void> {
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 })

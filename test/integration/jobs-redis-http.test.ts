@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { test } from 'node:test'
 import { get, post, startServer } from '../helpers/server.js'
 import { fixture } from '../helpers/paths.js'
-import { redisDown, removeKeys } from '../helpers/redis.js'
+import { loudSkipReason, redisDown, removeKeys } from '../helpers/redis.js'
 import { waitFor } from '../helpers/poll.js'
 
 const SLOW = fixture('handlers/slow-progress.ts')
@@ -11,9 +11,7 @@ const SLOW = fixture('handlers/slow-progress.ts')
 test('two servers on one Redis: a job submitted to one is answered by the other', async (t) => {
   const down = await redisDown()
   if (down) {
-    const reason = `REDIS NOT AVAILABLE: skipping the redis job routes test (127.0.0.1:6379: ${down})`
-    console.log(`\n${'!'.repeat(reason.length)}\n${reason}\n${'!'.repeat(reason.length)}\n`)
-    t.skip(reason)
+    t.skip(loudSkipReason('the redis job routes test', down))
     return
   }
   const prefix = `carafe-test:${randomUUID()}`

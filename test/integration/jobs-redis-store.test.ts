@@ -2,12 +2,11 @@ import { randomUUID } from 'node:crypto'
 import { test } from 'node:test'
 import { RedisJobStore } from '../../src/jobs/index.js'
 import { jobStoreContract } from '../contracts/job-store.js'
-import { REDIS_URL, redisDown, removeKeys } from '../helpers/redis.js'
+import { loudSkipReason, REDIS_URL, redisDown, removeKeys } from '../helpers/redis.js'
 
 const down = await redisDown()
 if (down) {
-  const reason = `REDIS NOT AVAILABLE: skipping the redis JobStore contract (${REDIS_URL}: ${down})`
-  console.log(`\n${'!'.repeat(reason.length)}\n${reason}\n${'!'.repeat(reason.length)}\n`)
+  const reason = loudSkipReason('the redis JobStore contract', down)
   test('JobStore (redis)', (t) => { t.skip(reason) })
 } else {
   jobStoreContract('redis', async () => {

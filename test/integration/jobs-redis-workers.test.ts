@@ -5,7 +5,7 @@ import { once } from 'node:events'
 import { test } from 'node:test'
 import { RedisJobStore, type JobRecord } from '../../src/jobs/index.js'
 import { CLI, ROOT, fixture } from '../helpers/paths.js'
-import { redisDown, removeKeys } from '../helpers/redis.js'
+import { loudSkipReason, redisDown, removeKeys } from '../helpers/redis.js'
 
 /** `carafe worker` in its own process; resolves once it logged "worker ready". */
 async function startWorker(url: string): Promise<ChildProcess> {
@@ -28,9 +28,7 @@ async function startWorker(url: string): Promise<ChildProcess> {
 test('two workers, one killed with SIGKILL mid-job: every job still succeeds', async (t) => {
   const down = await redisDown()
   if (down) {
-    const reason = `REDIS NOT AVAILABLE: skipping the carafe worker kill test (127.0.0.1:6379: ${down})`
-    console.log(`\n${'!'.repeat(reason.length)}\n${reason}\n${'!'.repeat(reason.length)}\n`)
-    t.skip(reason)
+    t.skip(loudSkipReason('the carafe worker kill test', down))
     return
   }
   const prefix = `carafe-test:${randomUUID()}`
