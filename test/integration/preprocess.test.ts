@@ -164,9 +164,20 @@ describe('declarative image pre-processing (carafe.yaml preprocess) on ONNX mode
     assert.ok(batches < 11, `the 11 good images ran in ${batches} batches: they were not batched together`)
   })
 
-  it('a field that is not an image at all is refused by the schema before the model queue', async () => {
+  it('a field that is not an image, or no image, is refused by the schema before the model queue; V2 refuses a wrong tensor type or bytes that are no image', async () => {
     const { status, body } = await predict('colours', { instances: [{ image: 42 }] })
     assert.equal(status, 400)
     assert.equal(body.error.code, 'INVALID_INPUT')
+    const missing = await predict('colours', { instances: [{}] })
+    assert.equal(missing.status, 400, missing.text)
+    assert.equal(missing.body.error.code, 'INVALID_INPUT')
+    // V2: the image field must be a BYTES tensor, and its rows real images
+    const wrongType = await post(`${server.url}/v2/models/colours/infer`, { inputs: [{ name: 'image', datatype: 'FP32', shape: [1], data: [1] }] })
+    assert.equal(wrongType.status, 400, wrongType.text)
+    assert.equal(wrongType.body.error.code, 'INVALID_INPUT')
+    const notImage = await post(`${server.url}/v2/models/colours/infer`, { inputs: [{ name: 'image', datatype: 'BYTES', shape: [1], data: ['aGVsbG8='] }] })
+    assert.equal(notImage.status, 400, notImage.text)
+    assert.equal(notImage.body.error.code, 'INVALID_IMAGE')
+    assertNoStack(notImage.text)
   })
 })
