@@ -12,7 +12,9 @@ import { ppOcrV4Paths } from '../examples/ocr-lib/models.js'
 import { detect } from '../examples/ocr-lib/pipeline.js'
 
 // [compat] autocannon ships no types; only this call shape is used.
-type Autocannon = (options: Record<string, unknown>) => Promise<{ requests: { average: number }; latency: { p50: number; p99: number }; non2xx: number; errors: number }>
+type Autocannon = (
+  options: Record<string, unknown>,
+) => Promise<{ requests: { average: number }; latency: { p50: number; p99: number }; non2xx: number; errors: number }>
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -22,13 +24,23 @@ const CONNECTIONS = [1, 4, 16]
 /** The page the integration tests read: three lines of DejaVu Sans on 640 x 240. */
 async function benchPage(): Promise<Buffer> {
   const lines = ['HELLO CARAFE 2026', 'model server 42', 'Quick brown fox']
-  const body = lines.map((text, i) => `<text x="40" y="${60 + 70 * i}" font-family="DejaVu Sans" font-size="36">${text}</text>`).join('')
-  return sharp(Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="640" height="240"><rect width="100%" height="100%" fill="white"/>${body}</svg>`)).png().toBuffer()
+  const body = lines
+    .map((text, i) => `<text x="40" y="${60 + 70 * i}" font-family="DejaVu Sans" font-size="36">${text}</text>`)
+    .join('')
+  return sharp(
+    Buffer.from(
+      `<svg xmlns="http://www.w3.org/2000/svg" width="640" height="240"><rect width="100%" height="100%" fill="white"/>${body}</svg>`,
+    ),
+  )
+    .png()
+    .toBuffer()
 }
 
 /** Decode, pre-process, run and post-process in this thread, one image after another: the floor any server adds to. */
 async function rawImagesPerSecond(page: Buffer): Promise<number> {
-  const session = await ort.InferenceSession.create((await ppOcrV4Paths()).detectionPath, { graphOptimizationLevel: 'all' })
+  const session = await ort.InferenceSession.create((await ppOcrV4Paths()).detectionPath, {
+    graphOptimizationLevel: 'all',
+  })
   await detect(page, session) // warm-up
   let count = 0
   const started = performance.now()
@@ -46,7 +58,11 @@ export async function benchImages(): Promise<void> {
   const raw = await rawImagesPerSecond(page)
   // error level: autocannon hangs up on in-flight requests at the end of each row, and those refusals are expected
   const config = loadConfig({ flags: { port: 0, logLevel: 'error' } })
-  const carafe = await createCarafe({ descriptors: await loadAll([join(ROOT, 'examples', 'text-detection')]), config, logger: pino({ level: 'error' }) })
+  const carafe = await createCarafe({
+    descriptors: await loadAll([join(ROOT, 'examples', 'text-detection')]),
+    config,
+    logger: pino({ level: 'error' }),
+  })
   const url = await carafe.listen()
   await carafe.started
   const rows: string[] = [`raw onnxruntime-node (in-process, sequential)  ${raw.toFixed(1)} images/s`]
@@ -54,15 +70,24 @@ export async function benchImages(): Promise<void> {
     const body = JSON.stringify({ instances: [{ image: page.toString('base64') }] })
     for (const connections of CONNECTIONS) {
       const result = await autocannon({
-        url: `${url}/v1/models/text-detection:predict`, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections, duration: SECONDS,
+        url: `${url}/v1/models/text-detection:predict`,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+        connections,
+        duration: SECONDS,
       })
       const failed = result.non2xx + result.errors
-      rows.push(`carafe text-detection, ${String(connections).padStart(2)} connections   ${result.requests.average.toFixed(1)} images/s  p50 ${result.latency.p50} ms  p99 ${result.latency.p99} ms${failed ? `  (${failed} failed)` : ''}`)
+      rows.push(
+        `carafe text-detection, ${String(connections).padStart(2)} connections   ${result.requests.average.toFixed(1)} images/s  p50 ${result.latency.p50} ms  p99 ${result.latency.p99} ms${failed ? `  (${failed} failed)` : ''}`,
+      )
     }
   } finally {
     await carafe.close()
   }
-  console.log(`\ntext-detection (PP-OCRv4 det, 640x240 PNG, ${(page.length / 1024).toFixed(1)} kB, ${SECONDS} s per row)`)
+  console.log(
+    `\ntext-detection (PP-OCRv4 det, 640x240 PNG, ${(page.length / 1024).toFixed(1)} kB, ${SECONDS} s per row)`,
+  )
   for (const row of rows) console.log(`  ${row}`)
 }
 

@@ -20,7 +20,13 @@ const IRIS = join(ROOT, 'examples', 'iris')
 export async function benchJobs(): Promise<void> {
   const rows = [await benchEmbedded()]
   const redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true, maxRetriesPerRequest: 1 })
-  const redisUp = await redis.connect().then(() => redis.ping()).then(() => true, () => false)
+  const redisUp = await redis
+    .connect()
+    .then(() => redis.ping())
+    .then(
+      () => true,
+      () => false,
+    )
   redis.disconnect()
   if (redisUp) for (const workers of [1, 2]) rows.push(await benchRedis(workers))
   console.log('\njobs (2,000 iris jobs, 32 clients, poll every 5 ms)')
@@ -37,7 +43,11 @@ async function benchRedis(workers: number) {
   const url = await carafe.listen()
   await carafe.started
   const extra = Array.from({ length: workers - 1 }, () =>
-    spawn(process.execPath, [join(ROOT, 'bin', 'carafe.js'), 'worker', IRIS, '--jobs', jobs], { stdio: 'ignore', env: { ...process.env, CARAFE_LOG_LEVEL: 'silent' } }))
+    spawn(process.execPath, [join(ROOT, 'bin', 'carafe.js'), 'worker', IRIS, '--jobs', jobs], {
+      stdio: 'ignore',
+      env: { ...process.env, CARAFE_LOG_LEVEL: 'silent' },
+    }),
+  )
   try {
     return { store: `redis, ${workers} worker${workers > 1 ? 's' : ''}`, ...(await drive(url)) }
   } finally {
@@ -68,7 +78,9 @@ async function benchEmbedded() {
 function drive(url: string): Promise<JobClientsResult> {
   const script = fileURLToPath(new URL('./job-clients.js', import.meta.url))
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, url, String(JOBS), String(CLIENTS), String(POLL_MS)], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const child = spawn(process.execPath, [script, url, String(JOBS), String(CLIENTS), String(POLL_MS)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
     let out = ''
     child.stdout.on('data', (chunk) => (out += chunk))
     child.on('exit', (code) => {

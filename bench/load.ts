@@ -1,13 +1,32 @@
 import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
 
-export interface LoadResult { requests: number; p50: number; p99: number; errors: number }
+export interface LoadResult {
+  requests: number
+  p50: number
+  p99: number
+  errors: number
+}
 
 const AUTOCANNON = createRequire(import.meta.url).resolve('autocannon/autocannon.js')
 
 /** Run autocannon in its own process against 127.0.0.1 so the load generator does not share our event loop. */
 export function load(url: string, body: unknown, connections: number, seconds: number): Promise<LoadResult> {
-  const args = [AUTOCANNON, '-c', String(connections), '-d', String(seconds), '--json', '-m', 'POST', '-H', 'content-type=application/json', '-b', JSON.stringify(body), url]
+  const args = [
+    AUTOCANNON,
+    '-c',
+    String(connections),
+    '-d',
+    String(seconds),
+    '--json',
+    '-m',
+    'POST',
+    '-H',
+    'content-type=application/json',
+    '-b',
+    JSON.stringify(body),
+    url,
+  ]
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] })
     let out = ''

@@ -1,8 +1,16 @@
 import ort from 'onnxruntime-node'
 
 /** Rows/s of onnxruntime-node alone (no HTTP, no worker hop): the physical limit. */
-export async function rawRowsPerSecond(path: string, batch: number, durationMs: number, intraOpNumThreads?: number): Promise<number> {
-  const session = await ort.InferenceSession.create(path, { graphOptimizationLevel: 'all', ...(intraOpNumThreads ? { intraOpNumThreads } : {}) })
+export async function rawRowsPerSecond(
+  path: string,
+  batch: number,
+  durationMs: number,
+  intraOpNumThreads?: number,
+): Promise<number> {
+  const session = await ort.InferenceSession.create(path, {
+    graphOptimizationLevel: 'all',
+    ...(intraOpNumThreads ? { intraOpNumThreads } : {}),
+  })
   const input = session.inputNames[0]
   const width = widthOf(session)
   const data = Float32Array.from({ length: batch * width }, () => Math.random())

@@ -33,7 +33,9 @@ function onlySections(args: string[]): Set<string> {
   const wanted = (args[at + 1] ?? '').split(',').filter(Boolean)
   const unknown = wanted.filter((name) => !(SECTIONS as readonly string[]).includes(name))
   if (wanted.length === 0 || unknown.length > 0) {
-    console.error(`bench: --only takes a comma-separated list of ${SECTIONS.join(', ')}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}`)
+    console.error(
+      `bench: --only takes a comma-separated list of ${SECTIONS.join(', ')}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}`,
+    )
     process.exit(2)
   }
   return new Set(wanted)
@@ -54,21 +56,36 @@ async function benchSync() {
   const floor = Fastify()
   floor.post('/predict', async () => ({ predictions: [[1, 0, 0]] }))
   const floorUrl = await floor.listen({ port: 0, host: '127.0.0.1' })
-  const floor64 = record('fastify constant route c=64', await load(`${floorUrl}/predict`, { instances: [IRIS_ROW] }, 64, SECONDS), 1)
+  const floor64 = record(
+    'fastify constant route c=64',
+    await load(`${floorUrl}/predict`, { instances: [IRIS_ROW] }, 64, SECONDS),
+    1,
+  )
   record('fastify constant route c=1', await load(`${floorUrl}/predict`, { instances: [IRIS_ROW] }, 1, SECONDS), 1)
   await floor.close()
 
   const carafe: Record<string, LoadResult> = {}
-  for (const [name, row] of [['iris', IRIS_ROW], ['mlp', MLP_ROW]] as const) {
+  for (const [name, row] of [
+    ['iris', IRIS_ROW],
+    ['mlp', MLP_ROW],
+  ] as const) {
     for (const batching of [false, true]) {
       const [descriptor] = await loadAll([model(name)])
       descriptor.batch = batching ? { maxSize: 64, maxDelayMs: 2 } : { maxSize: 1, maxDelayMs: 0 }
-      const server = await createCarafe({ descriptors: [descriptor], config: loadConfig({ flags: { port: 0 } }), logger: pino({ level: 'silent' }) })
+      const server = await createCarafe({
+        descriptors: [descriptor],
+        config: loadConfig({ flags: { port: 0 } }),
+        logger: pino({ level: 'silent' }),
+      })
       const url = await server.listen()
       await server.started
       for (const c of [1, 64]) {
         const key = `${name} c=${c} batching ${batching ? 'on' : 'off'}`
-        carafe[key] = record(`carafe ${key}`, await load(`${url}/v1/models/${name}:predict`, { instances: [row] }, c, SECONDS), 1)
+        carafe[key] = record(
+          `carafe ${key}`,
+          await load(`${url}/v1/models/${name}:predict`, { instances: [row] }, c, SECONDS),
+          1,
+        )
       }
       await server.close()
     }
@@ -78,13 +95,28 @@ async function benchSync() {
   const limit = Math.min(raw.mlp64, floor64.requests)
   const ratios = [
     // iris as served by `npm start`: its carafe.yaml turns batching on
-    [`iris c=64 (batching on, the example's default) vs HTTP floor req/s (target ≥ 0.80)`, carafe['iris c=64 batching on'].requests / floor64.requests],
+    [
+      `iris c=64 (batching on, the example's default) vs HTTP floor req/s (target ≥ 0.80)`,
+      carafe['iris c=64 batching on'].requests / floor64.requests,
+    ],
     [`iris c=64 (batching on) p99 ms (target < 10)`, carafe['iris c=64 batching on'].p99],
     [`iris c=64 batching off vs HTTP floor req/s`, carafe['iris c=64 batching off'].requests / floor64.requests],
-    [`mlp c=64 batched vs min(raw b64 rows/s, floor req/s) (target ≥ 0.70)`, carafe['mlp c=64 batching on'].requests / limit],
-    [`mlp c=64 batched vs unbatched (target ≥ 3)`, carafe['mlp c=64 batching on'].requests / carafe['mlp c=64 batching off'].requests],
-    [`iris c=1 p50 added over raw single inference, ms (target < 0.3)`, carafe['iris c=1 batching off'].p50 - rawIris1LatencyMs],
-    [`mlp c=1 p50 added over raw single inference, ms (target < 0.3)`, carafe['mlp c=1 batching off'].p50 - rawMlp1LatencyMs],
+    [
+      `mlp c=64 batched vs min(raw b64 rows/s, floor req/s) (target ≥ 0.70)`,
+      carafe['mlp c=64 batching on'].requests / limit,
+    ],
+    [
+      `mlp c=64 batched vs unbatched (target ≥ 3)`,
+      carafe['mlp c=64 batching on'].requests / carafe['mlp c=64 batching off'].requests,
+    ],
+    [
+      `iris c=1 p50 added over raw single inference, ms (target < 0.3)`,
+      carafe['iris c=1 batching off'].p50 - rawIris1LatencyMs,
+    ],
+    [
+      `mlp c=1 p50 added over raw single inference, ms (target < 0.3)`,
+      carafe['mlp c=1 batching off'].p50 - rawMlp1LatencyMs,
+    ],
     [`raw mlp b64 rows/s, 2 intra-op threads vs 1`, raw.mlp64t2 / raw.mlp64t1],
   ] as const
   for (const [name, value] of ratios) console.log(`${name}: ${value.toFixed(2)}`)
@@ -97,7 +129,9 @@ function record(name: string, r: LoadResult, rowsPerRequest: number): LoadResult
 
 function table(cells: string[][]): string {
   const widths = cells[0].map((_, i) => Math.max(...cells.map((row) => row[i].length)))
-  return cells.map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ')).join('\n')
+  return cells
+    .map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  '))
+    .join('\n')
 }
 
 await main()

@@ -64,14 +64,17 @@ export function writeOnnx(spec: GraphSpec): Uint8Array {
 }
 
 function attribute(name: string, value: number): OnnxTypes.IAttributeProto {
-  if (!Number.isInteger(value)) throw new Error(`attribute ${name}: ${value} is not an integer; only INT attributes are supported`)
+  if (!Number.isInteger(value))
+    throw new Error(`attribute ${name}: ${value} is not an integer; only INT attributes are supported`)
   return { name, type: onnx.AttributeProto.AttributeType.INT, i: value }
 }
 
 function tensor(init: Initializer): OnnxTypes.ITensorProto {
   const expected = init.dims.reduce((a, b) => a * b, 1)
   if (init.values.length !== expected) {
-    throw new Error(`initializer ${init.name}: ${init.values.length} values for dims [${init.dims}] (${expected} expected)`)
+    throw new Error(
+      `initializer ${init.name}: ${init.values.length} values for dims [${init.dims}] (${expected} expected)`,
+    )
   }
   // raw_data, not float_data: protobufjs copies one bytes field instead of writing 1.3 M floats one by one (mlp).
   const raw = new Uint8Array(expected * 4)
@@ -81,6 +84,9 @@ function tensor(init: Initializer): OnnxTypes.ITensorProto {
 }
 
 function valueInfo(port: Port): OnnxTypes.IValueInfoProto {
-  const dim = [port.fixedBatch ? { dimValue: port.fixedBatch } : { dimParam: BATCH_DIM }, ...port.featureDims.map((d) => ({ dimValue: d }))]
+  const dim = [
+    port.fixedBatch ? { dimValue: port.fixedBatch } : { dimParam: BATCH_DIM },
+    ...port.featureDims.map((d) => ({ dimValue: d })),
+  ]
   return { name: port.name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim } } } }
 }

@@ -12,7 +12,10 @@ export function projectRoot(moduleUrl: string): string {
   for (;;) {
     if (existsSync(join(dir, 'package.json'))) return dir
     const parent = dirname(dir)
-    if (parent === dir) throw new Error(`no package.json above ${fileURLToPath(moduleUrl)}; run the script from inside the Carafe checkout`)
+    if (parent === dir)
+      throw new Error(
+        `no package.json above ${fileURLToPath(moduleUrl)}; run the script from inside the Carafe checkout`,
+      )
     dir = parent
   }
 }

@@ -35,7 +35,9 @@ const builds: Build[] = [
 const args = process.argv.slice(2)
 const unknown = args.filter((a) => a !== '--force')
 if (unknown.length > 0) {
-  console.error(`build-examples: unknown argument ${unknown.join(' ')}; the only option is --force (rebuild existing models)`)
+  console.error(
+    `build-examples: unknown argument ${unknown.join(' ')}; the only option is --force (rebuild existing models)`,
+  )
   process.exit(2)
 }
 const force = args.includes('--force')
@@ -49,5 +51,7 @@ for (const b of builds) {
   const started = performance.now()
   const { onnx, note } = await b.run()
   writeProjectFile(root, b.path, onnx)
-  console.log(`${b.name}: wrote ${b.path} (${onnx.length} bytes, ${note}, ${Math.round(performance.now() - started)} ms)`)
+  console.log(
+    `${b.name}: wrote ${b.path} (${onnx.length} bytes, ${note}, ${Math.round(performance.now() - started)} ms)`,
+  )
 }

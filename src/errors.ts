@@ -24,7 +24,10 @@ export const ERRORS = {
   INTERNAL: { status: 500, message: 'Internal server error' },
   NOT_READY: { status: 503, message: 'Models are still loading' },
   OVERLOADED: { status: 503, message: 'The model queue is full; retry later' },
-  RUNNER_CRASHED: { status: 503, message: 'The model runner stopped while handling this request; it is being restarted' },
+  RUNNER_CRASHED: {
+    status: 503,
+    message: 'The model runner stopped while handling this request; it is being restarted',
+  },
   SHUTTING_DOWN: { status: 503, message: 'The server is shutting down' },
   DEADLINE_EXCEEDED: { status: 504, message: 'The prediction did not finish in time' },
 } as const satisfies Record<string, { status: number; message: string }>

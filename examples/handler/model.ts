@@ -15,11 +15,15 @@ interface Prediction {
 
 export default defineModel({
   name: 'iris-forest',
-  description: 'Iris species from [sepal length, sepal width, petal length, petal width] in cm, by a random forest trained at startup; probabilities are the share of trees voting for each species.',
+  description:
+    'Iris species from [sepal length, sepal width, petal length, petal width] in cm, by a random forest trained at startup; probabilities are the share of trees voting for each species.',
   input: { type: 'array', items: { type: 'number' }, minItems: 4, maxItems: 4 },
   output: {
     type: 'object',
-    properties: { label: { type: 'string' }, probabilities: { type: 'object', additionalProperties: { type: 'number' } } },
+    properties: {
+      label: { type: 'string' },
+      probabilities: { type: 'object', additionalProperties: { type: 'number' } },
+    },
     required: ['label', 'probabilities'],
   },
   labels: [...LABELS],
@@ -32,7 +36,13 @@ export default defineModel({
     // Fixed seed: the forest, and so every answer, is the same on every start and every worker.
     // maxFeatures 0.75 = 3 of the 4 features per tree (any value in (0, 1] is a fraction, so 1 means all).
     // noOOB: out-of-bag scores are only a training report, and cost setup time.
-    const rf = new RandomForestClassifier({ seed: 3, nEstimators: TREES, maxFeatures: 0.75, replacement: false, noOOB: true })
+    const rf = new RandomForestClassifier({
+      seed: 3,
+      nEstimators: TREES,
+      maxFeatures: 0.75,
+      replacement: false,
+      noOOB: true,
+    })
     rf.train(getNumbers(), y)
     forest = rf
     ctx.log.info({ trees: TREES, ms: Math.round(performance.now() - started) }, 'iris-forest trained')

@@ -30,7 +30,11 @@ export interface FitOptions {
 }
 
 /** Multinomial logistic regression by full-batch gradient descent on the mean cross-entropy. */
-export function fitSoftmaxRegression(x: readonly number[][], y: readonly number[], opts: FitOptions): SoftmaxRegression {
+export function fitSoftmaxRegression(
+  x: readonly number[][],
+  y: readonly number[],
+  opts: FitOptions,
+): SoftmaxRegression {
   const n = x.length
   const d = x[0].length
   const k = opts.classes

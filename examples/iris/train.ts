@@ -3,7 +3,13 @@ import { argmax, runProbabilities } from '../onnx-check.js'
 import { writeOnnx, type GraphSpec } from '../onnx-writer.js'
 import { isMain, projectRoot, writeProjectFile } from '../paths.js'
 import { mulberry32, shuffled } from '../prng.js'
-import { fitSoftmaxRegression, fitStandardizer, standardize, type SoftmaxRegression, type Standardizer } from './softmax-regression.js'
+import {
+  fitSoftmaxRegression,
+  fitStandardizer,
+  standardize,
+  type SoftmaxRegression,
+  type Standardizer,
+} from './softmax-regression.js'
 
 /** Where the model goes, relative to the project root (the folder with package.json). */
 export const IRIS_MODEL_PATH = 'examples/iris/1/model.onnx'
@@ -25,7 +31,10 @@ export async function buildIris(): Promise<{ onnx: Uint8Array; accuracy: number 
   const train: number[] = []
   const test: number[] = []
   for (let c = 0; c < labels.length; c++) {
-    const idx = shuffled(y.flatMap((label, i) => (label === c ? [i] : [])), random)
+    const idx = shuffled(
+      y.flatMap((label, i) => (label === c ? [i] : [])),
+      random,
+    )
     test.push(...idx.slice(0, TEST_PER_CLASS))
     train.push(...idx.slice(TEST_PER_CLASS))
   }
@@ -43,7 +52,8 @@ export async function buildIris(): Promise<{ onnx: Uint8Array; accuracy: number 
   const probs = await runProbabilities(onnx, Float32Array.from(batch.flat()), batch.length)
   const correct = test.filter((i, r) => argmax(probs[r]) === y[i]).length
   const accuracy = correct / test.length
-  if (accuracy < MIN_ACCURACY) throw new Error(`iris: held-out accuracy ${accuracy.toFixed(3)} is below ${MIN_ACCURACY}`)
+  if (accuracy < MIN_ACCURACY)
+    throw new Error(`iris: held-out accuracy ${accuracy.toFixed(3)} is below ${MIN_ACCURACY}`)
   PROBES.forEach(([row, want], p) => {
     const got = labels[argmax(probs[test.length + p])]
     if (got !== want) throw new Error(`iris: [${row}] predicted ${got}, expected ${want}`)
@@ -78,5 +88,7 @@ if (isMain(import.meta.url)) {
   const started = performance.now()
   const { onnx, accuracy } = await buildIris()
   writeProjectFile(projectRoot(import.meta.url), IRIS_MODEL_PATH, onnx)
-  console.log(`iris: held-out accuracy ${accuracy.toFixed(3)}, ${onnx.length} bytes → ${IRIS_MODEL_PATH} (${Math.round(performance.now() - started)} ms)`)
+  console.log(
+    `iris: held-out accuracy ${accuracy.toFixed(3)}, ${onnx.length} bytes → ${IRIS_MODEL_PATH} (${Math.round(performance.now() - started)} ms)`,
+  )
 }

@@ -63,5 +63,7 @@ if (isMain(import.meta.url)) {
   const probs = await verifyMlp(onnx)
   writeProjectFile(projectRoot(import.meta.url), MLP_MODEL_PATH, onnx)
   const topMean = probs.reduce((s, row) => s + Math.max(...row), 0) / probs.length
-  console.log(`mlp: batch of ${probs.length} ok (mean top probability ${topMean.toFixed(2)}), ${(onnx.length / 1e6).toFixed(1)} MB → ${MLP_MODEL_PATH} (${Math.round(performance.now() - started)} ms)`)
+  console.log(
+    `mlp: batch of ${probs.length} ok (mean top probability ${topMean.toFixed(2)}), ${(onnx.length / 1e6).toFixed(1)} MB → ${MLP_MODEL_PATH} (${Math.round(performance.now() - started)} ms)`,
+  )
 }

@@ -9,13 +9,27 @@ export interface Component {
 }
 
 // 8-connectivity, as cv2.findContours (used by PaddleOCR) traces regions.
-const NEIGHBOURS: readonly Point[] = [[-1, -1], [0, -1], [1, -1], [-1, 0], [1, 0], [-1, 1], [0, 1], [1, 1]]
+const NEIGHBOURS: readonly Point[] = [
+  [-1, -1],
+  [0, -1],
+  [1, -1],
+  [-1, 0],
+  [1, 0],
+  [-1, 1],
+  [0, 1],
+  [1, 1],
+]
 
 /**
  * Labels 8-connected regions of `bitmap` (non-zero = foreground) with an explicit queue, no recursion,
  * so a region of millions of pixels cannot overflow the stack. Stops after `maxComponents`.
  */
-export function connectedComponents(bitmap: Uint8Array, width: number, height: number, maxComponents: number): Component[] {
+export function connectedComponents(
+  bitmap: Uint8Array,
+  width: number,
+  height: number,
+  maxComponents: number,
+): Component[] {
   const seen = new Uint8Array(width * height)
   const queue = new Int32Array(width * height)
   const components: Component[] = []

@@ -28,11 +28,17 @@ export async function loadCharset(dictionaryPath: string): Promise<string[]> {
  * Greedy CTC over softmax output [batch, steps, classes]: arg-max per step, collapse repeats
  * (a blank between two equal classes keeps both), then drop blanks.
  */
-export function ctcGreedyDecode(probs: Float32Array, dims: readonly number[], charset: readonly string[]): Recognition[] {
+export function ctcGreedyDecode(
+  probs: Float32Array,
+  dims: readonly number[],
+  charset: readonly string[],
+): Recognition[] {
   const [batch, steps, classes] = dims as [number, number, number]
   if (classes !== charset.length) {
-    throw new Error(`ctcGreedyDecode: model has ${classes} classes but the charset has ${charset.length} ` +
-      '(blank + dictionary + space); is the dictionary the one this model was trained with?')
+    throw new Error(
+      `ctcGreedyDecode: model has ${classes} classes but the charset has ${charset.length} ` +
+        '(blank + dictionary + space); is the dictionary the one this model was trained with?',
+    )
   }
   const results: Recognition[] = []
   for (let n = 0; n < batch; n++) {
@@ -46,7 +52,10 @@ export function ctcGreedyDecode(probs: Float32Array, dims: readonly number[], ch
       let bestProb = probs[base]!
       for (let c = 1; c < classes; c++) {
         const p = probs[base + c]!
-        if (p > bestProb) { best = c; bestProb = p }
+        if (p > bestProb) {
+          best = c
+          bestProb = p
+        }
       }
       if (best !== 0 && best !== previous) {
         text += charset[best]

@@ -1,7 +1,16 @@
 /** DB post-processing: probability map → scored, deduplicated text boxes in original-image pixels. */
 
 import { connectedComponents } from './components.js'
-import { expandRect, minAreaRect, nms, orderClockwise, rectCorners, type Point, type Quad, type RotatedRect } from './geometry.js'
+import {
+  expandRect,
+  minAreaRect,
+  nms,
+  orderClockwise,
+  rectCorners,
+  type Point,
+  type Quad,
+  type RotatedRect,
+} from './geometry.js'
 import { readingOrder } from './reading-order.js'
 
 export interface DetectionOptions {
@@ -56,7 +65,11 @@ export interface MapGeometry {
 }
 
 /** Turns the detector's [1, 1, H, W] probability map into boxes on the original image. */
-export function postprocessDetection(map: Float32Array, geometry: MapGeometry, options: Partial<DetectionOptions> = {}): TextBox[] {
+export function postprocessDetection(
+  map: Float32Array,
+  geometry: MapGeometry,
+  options: Partial<DetectionOptions> = {},
+): TextBox[] {
   const opts = { ...DETECTION_DEFAULTS, ...options }
   const { mapWidth, mapHeight, originalWidth, originalHeight } = geometry
   if (map.length !== mapWidth * mapHeight) {
@@ -77,14 +90,19 @@ export function postprocessDetection(map: Float32Array, geometry: MapGeometry, o
     const perimeter = 4 * (rect.halfU + rect.halfN)
     const grown = expandRect(rect, (area * opts.unclipRatio) / perimeter)
     if (2 * Math.min(grown.halfU, grown.halfN) < MIN_SIDE + 2) continue
-    const points = orderClockwise(rectCorners(grown).map(([x, y]): Point => [clamp(x * sx, originalWidth), clamp(y * sy, originalHeight)]))
+    const points = orderClockwise(
+      rectCorners(grown).map(([x, y]): Point => [clamp(x * sx, originalWidth), clamp(y * sy, originalHeight)]),
+    )
     candidates.push({ points, box: normalizedBounds(points, originalWidth, originalHeight), score })
   }
 
   const filtered = candidates.filter(
-    (c) => c.score >= opts.scoreThreshold && c.box[2] - c.box[0] >= opts.minWidth && c.box[3] - c.box[1] >= opts.minHeight,
+    (c) =>
+      c.score >= opts.scoreThreshold && c.box[2] - c.box[0] >= opts.minWidth && c.box[3] - c.box[1] >= opts.minHeight,
   )
-  const kept = nms(filtered, opts.nmsIou).slice(0, opts.maxResults).map((i) => filtered[i]!)
+  const kept = nms(filtered, opts.nmsIou)
+    .slice(0, opts.maxResults)
+    .map((i) => filtered[i]!)
   return readingOrder(kept)
 }
 
@@ -108,7 +126,10 @@ function meanInside(map: Float32Array, width: number, height: number, rect: Rota
     for (let x = x0; x <= x1; x++) {
       const dx = x - c[0]
       const dy = y - c[1]
-      if (Math.abs(dx * u[0] + dy * u[1]) <= halfU + tolerance && Math.abs(-dx * u[1] + dy * u[0]) <= halfN + tolerance) {
+      if (
+        Math.abs(dx * u[0] + dy * u[1]) <= halfU + tolerance &&
+        Math.abs(-dx * u[1] + dy * u[0]) <= halfN + tolerance
+      ) {
         sum += map[y * width + x]!
         count++
       }

@@ -32,14 +32,21 @@ function roundHalfEven(x: number): number {
 }
 
 /** Network input size for an image: longer side ≤ limit, aspect kept, each side a multiple of 32 (≥ 32). */
-export function detectionSize(width: number, height: number, limitSideLen = DEFAULT_LIMIT_SIDE_LEN): { width: number; height: number } {
+export function detectionSize(
+  width: number,
+  height: number,
+  limitSideLen = DEFAULT_LIMIT_SIDE_LEN,
+): { width: number; height: number } {
   const ratio = Math.max(width, height) > limitSideLen ? limitSideLen / Math.max(width, height) : 1
   const snap = (side: number): number => Math.max(roundHalfEven(Math.trunc(side * ratio) / STRIDE) * STRIDE, STRIDE)
   return { width: snap(width), height: snap(height) }
 }
 
 /** Resizes and normalizes an encoded image (or already decoded RGB pixels) for the DB detector. */
-export async function preprocessDetection(image: Buffer | RawImage, options: { limitSideLen?: number } = {}): Promise<DetectionInput> {
+export async function preprocessDetection(
+  image: Buffer | RawImage,
+  options: { limitSideLen?: number } = {},
+): Promise<DetectionInput> {
   const raw = isRawImage(image) ? image : await decodeImage(image)
   const { width, height } = detectionSize(raw.width, raw.height, options.limitSideLen)
   // cv2.resize's default is bilinear, and the aspect is deliberately not kept exactly (sides snap to 32).

@@ -86,7 +86,7 @@ export function minAreaRect(points: readonly Point[]): RotatedRect {
       bestArea = area
       const midU = (minU + maxU) / 2
       best = {
-        center: [p[0] + u[0] * midU + nrm[0] * height / 2, p[1] + u[1] * midU + nrm[1] * height / 2],
+        center: [p[0] + u[0] * midU + (nrm[0] * height) / 2, p[1] + u[1] * midU + (nrm[1] * height) / 2],
         u,
         halfU: (maxU - minU) / 2,
         halfN: height / 2,
@@ -103,8 +103,10 @@ export function expandRect(rect: RotatedRect, distance: number): RotatedRect {
 
 export function rectCorners({ center: c, u, halfU, halfN }: RotatedRect): Quad {
   const n: Point = [-u[1], u[0]]
-  const corner = (a: number, b: number): Point =>
-    [c[0] + u[0] * a * halfU + n[0] * b * halfN, c[1] + u[1] * a * halfU + n[1] * b * halfN]
+  const corner = (a: number, b: number): Point => [
+    c[0] + u[0] * a * halfU + n[0] * b * halfN,
+    c[1] + u[1] * a * halfU + n[1] * b * halfN,
+  ]
   return [corner(-1, -1), corner(1, -1), corner(1, 1), corner(-1, 1)]
 }
 

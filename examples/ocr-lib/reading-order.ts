@@ -22,7 +22,12 @@ export function readingOrder<T extends { points: Quad }>(items: readonly T[]): T
   for (const entry of info) {
     const line = lines[lines.length - 1]
     const anchor = line?.[0]
-    if (line && anchor && Math.abs(entry.centre - anchor.centre) < SAME_LINE_FRACTION * Math.min(entry.height, anchor.height)) line.push(entry)
+    if (
+      line &&
+      anchor &&
+      Math.abs(entry.centre - anchor.centre) < SAME_LINE_FRACTION * Math.min(entry.height, anchor.height)
+    )
+      line.push(entry)
     else lines.push([entry])
   }
   return lines.flatMap((line) => line.sort((a, b) => a.left - b.left).map((e) => e.item))

@@ -25,12 +25,18 @@ export interface RecognitionBatch {
 const distance = (a: Point, b: Point): number => Math.hypot(a[0] - b[0], a[1] - b[1])
 
 /** Crops, straightens and normalizes every quad into one tensor. */
-export function buildRecognitionBatch(image: RawImage, quads: readonly Quad[], maxWidth = REC_MAX_WIDTH): RecognitionBatch {
+export function buildRecognitionBatch(
+  image: RawImage,
+  quads: readonly Quad[],
+  maxWidth = REC_MAX_WIDTH,
+): RecognitionBatch {
   const crops = quads.map((quad) => {
     const w = Math.max(1, Math.max(distance(quad[0], quad[1]), distance(quad[2], quad[3])))
     const h = Math.max(1, Math.max(distance(quad[0], quad[3]), distance(quad[1], quad[2])))
     // Rotating the corner order by one is np.rot90 (counter-clockwise) of the crop.
-    return h / w >= VERTICAL_ASPECT ? { quad: [quad[1], quad[2], quad[3], quad[0]] as Quad, ratio: h / w } : { quad, ratio: w / h }
+    return h / w >= VERTICAL_ASPECT
+      ? { quad: [quad[1], quad[2], quad[3], quad[0]] as Quad, ratio: h / w }
+      : { quad, ratio: w / h }
   })
   const widest = Math.max(REC_MIN_WIDTH / REC_HEIGHT, ...crops.map((c) => c.ratio))
   const batchWidth = Math.min(maxWidth, Math.trunc(REC_HEIGHT * widest))
@@ -52,8 +58,13 @@ export function buildRecognitionBatch(image: RawImage, quads: readonly Quad[], m
 }
 
 /** Reads the text in each quad with one model run; results are in the quads' order. */
-export async function recognize(image: RawImage, quads: readonly Quad[], session: ort.InferenceSession,
-                                charset: readonly string[], options: { maxWidth?: number } = {}): Promise<Recognition[]> {
+export async function recognize(
+  image: RawImage,
+  quads: readonly Quad[],
+  session: ort.InferenceSession,
+  charset: readonly string[],
+  options: { maxWidth?: number } = {},
+): Promise<Recognition[]> {
   if (quads.length === 0) return []
   const batch = buildRecognitionBatch(image, quads, options.maxWidth)
   const feeds = { [session.inputNames[0]!]: new ort.Tensor('float32', batch.data, batch.dims) }

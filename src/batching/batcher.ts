@@ -15,12 +15,28 @@ export interface BatchObserver {
  * wait until the runner is up, collect a batch, drop what is expired or abandoned, run the rest as one call,
  * hand each item its slice. Ends when the queue is closed and drained.
  */
-export async function runBatcher(queue: BoundedQueue<WorkItem>, runner: Runner, policy: BatchPolicy, observer?: BatchObserver): Promise<void> {
+export async function runBatcher(
+  queue: BoundedQueue<WorkItem>,
+  runner: Runner,
+  policy: BatchPolicy,
+  observer?: BatchObserver,
+): Promise<void> {
   const window = new AdaptiveWindow()
   for (;;) {
     // a runner being restarted takes nothing from the queue, so its items go to a live runner or wait for the replacement
-    if (runner.state !== 'ready' && !(await runner.whenReady().then(() => true, () => false))) return
-    const batch = await collectBatch(queue, window.worthWaiting() ? policy : { maxSize: policy.maxSize, maxDelayMs: 0 }, rowsOf)
+    if (
+      runner.state !== 'ready' &&
+      !(await runner.whenReady().then(
+        () => true,
+        () => false,
+      ))
+    )
+      return
+    const batch = await collectBatch(
+      queue,
+      window.worthWaiting() ? policy : { maxSize: policy.maxSize, maxDelayMs: 0 },
+      rowsOf,
+    )
     if (batch.length === 0) return
     window.observe(batch.length)
     if (runner.state !== 'ready') {
@@ -77,7 +93,12 @@ async function runItems(runner: Runner, items: WorkItem[], observer?: BatchObser
     signal: one?.signal,
     deadline: Math.max(...items.map((item) => item.deadline)),
   })
-  observer?.onBatch(inputs.length, items.length, performance.now() - started, items.map((item) => started - item.enqueuedAt))
+  observer?.onBatch(
+    inputs.length,
+    items.length,
+    performance.now() - started,
+    items.map((item) => started - item.enqueuedAt),
+  )
   let offset = 0
   for (const item of items) {
     item.resolve(outputs.slice(offset, offset + item.instances.length))
@@ -92,7 +113,8 @@ function blamesOneItem(error: unknown): boolean {
 }
 
 function refusal(item: WorkItem): CarafeError | undefined {
-  if (item.signal?.aborted) return new CarafeError('DEADLINE_EXCEEDED', 'The request was abandoned before the model ran')
+  if (item.signal?.aborted)
+    return new CarafeError('DEADLINE_EXCEEDED', 'The request was abandoned before the model ran')
   if (performance.now() > item.deadline) return new CarafeError('DEADLINE_EXCEEDED')
   return undefined
 }

@@ -71,7 +71,8 @@ export class BoundedQueue<T> {
   removeWhere(predicate: (item: T) => boolean): T[] {
     const kept: T[] = []
     const removed: T[] = []
-    for (let i = this.#head; i < this.#items.length; i++) (predicate(this.#items[i]) ? removed : kept).push(this.#items[i])
+    for (let i = this.#head; i < this.#items.length; i++)
+      (predicate(this.#items[i]) ? removed : kept).push(this.#items[i])
     this.#items = kept
     this.#head = 0
     return removed

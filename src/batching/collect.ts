@@ -7,8 +7,12 @@ import { realClock, type Clock } from './clock.js'
  * the first arrived. An item never splits: one larger than the room left starts the next batch.
  * Returns [] when the queue is closed and empty.
  */
-export async function collectBatch<T>(queue: BoundedQueue<T>, { maxSize, maxDelayMs }: BatchPolicy,
-  rowsOf: (item: T) => number, clock: Clock = realClock): Promise<T[]> {
+export async function collectBatch<T>(
+  queue: BoundedQueue<T>,
+  { maxSize, maxDelayMs }: BatchPolicy,
+  rowsOf: (item: T) => number,
+  clock: Clock = realClock,
+): Promise<T[]> {
   const first = await queue.take({ clock })
   if (first === undefined) return []
   const batch = [first]

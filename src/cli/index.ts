@@ -7,13 +7,16 @@ import { worker } from './worker.js'
 
 const program = new Command('carafe').description('Serve ONNX files and TypeScript predict functions over HTTP')
 
-addServeFlags(program
-  .command('serve')
-  .description('serve one or more models: an .onnx file, a handler module, a model directory or a repository directory')
-  .argument('[paths...]', 'model paths')
-  .option('-c, --config <file>', 'carafe.yaml with server settings and a models: map of per-model settings')
-  .option('--print-config', 'print the merged configuration (secrets masked) and exit'))
-  .action(serve)
+addServeFlags(
+  program
+    .command('serve')
+    .description(
+      'serve one or more models: an .onnx file, a handler module, a model directory or a repository directory',
+    )
+    .argument('[paths...]', 'model paths')
+    .option('-c, --config <file>', 'carafe.yaml with server settings and a models: map of per-model settings')
+    .option('--print-config', 'print the merged configuration (secrets masked) and exit'),
+).action(serve)
 
 program
   .command('openapi')
@@ -24,7 +27,9 @@ program
 
 program
   .command('client')
-  .description('write a TypeScript client with each model\'s instance and prediction types, from its JSON Schemas, without starting a server')
+  .description(
+    "write a TypeScript client with each model's instance and prediction types, from its JSON Schemas, without starting a server",
+  )
   .argument('<paths...>', 'model paths')
   .option('-o, --out <file>', 'write the module to this file (default: print it)')
   .action(client)

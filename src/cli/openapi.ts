@@ -6,7 +6,9 @@ import { buildOpenApi, loadAll } from '../http/index.js'
 /** `carafe openapi <paths...>`: print the OpenAPI document for these models without starting a server or a runner. */
 export async function openapi(paths: string[], flags: { config?: string }): Promise<void> {
   try {
-    const file = flags.config ? ((parseYaml(await readFile(flags.config, 'utf8')) ?? {}) as Record<string, unknown>) : {}
+    const file = flags.config
+      ? ((parseYaml(await readFile(flags.config, 'utf8')) ?? {}) as Record<string, unknown>)
+      : {}
     const config = loadConfig({ file, env: process.env, flags: {} })
     process.stdout.write(JSON.stringify(buildOpenApi(await loadAll(paths), config), null, 2) + '\n')
   } catch (error) {

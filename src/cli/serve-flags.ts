@@ -4,8 +4,18 @@ import type { Command } from 'commander'
 const FLAGS: { flag: string; key: string; kind: 'string' | 'number' | 'boolean' | 'list'; help: string }[] = [
   { flag: '-p, --port <port>', key: 'port', kind: 'number', help: 'port to listen on (default 8080)' },
   { flag: '--host <host>', key: 'host', kind: 'string', help: 'address to bind (default 127.0.0.1)' },
-  { flag: '--log-level <level>', key: 'logLevel', kind: 'string', help: 'fatal, error, warn, info, debug, trace or silent' },
-  { flag: '--api-keys-file <file>', key: 'apiKeysFile', kind: 'string', help: '`name: key` lines; re-read on SIGHUP and on change' },
+  {
+    flag: '--log-level <level>',
+    key: 'logLevel',
+    kind: 'string',
+    help: 'fatal, error, warn, info, debug, trace or silent',
+  },
+  {
+    flag: '--api-keys-file <file>',
+    key: 'apiKeysFile',
+    kind: 'string',
+    help: '`name: key` lines; re-read on SIGHUP and on change',
+  },
   { flag: '--tls-cert <file>', key: 'tlsCert', kind: 'string', help: 'PEM certificate: serve HTTPS' },
   { flag: '--tls-key <file>', key: 'tlsKey', kind: 'string', help: 'PEM private key for --tls-cert' },
   { flag: '--http2', key: 'http2', kind: 'boolean', help: 'serve HTTP/2 (with TLS, HTTP/1.1 clients still work)' },
@@ -15,8 +25,18 @@ const FLAGS: { flag: string; key: string; kind: 'string' | 'number' | 'boolean' 
   { flag: '--body-limit <bytes>', key: 'bodyLimit', kind: 'number', help: 'largest request body' },
   { flag: '--max-queue <n>', key: 'maxQueue', kind: 'number', help: 'waiting requests per model before 503' },
   { flag: '--max-instances <n>', key: 'maxInstances', kind: 'number', help: 'instances per request before 400' },
-  { flag: '--rate-limit <n>', key: 'rateLimit', kind: 'number', help: 'requests per window per key or address (0: off)' },
-  { flag: '--cors-origins <list>', key: 'corsOrigins', kind: 'list', help: 'comma-separated origins allowed by CORS (off by default)' },
+  {
+    flag: '--rate-limit <n>',
+    key: 'rateLimit',
+    kind: 'number',
+    help: 'requests per window per key or address (0: off)',
+  },
+  {
+    flag: '--cors-origins <list>',
+    key: 'corsOrigins',
+    kind: 'list',
+    help: 'comma-separated origins allowed by CORS (off by default)',
+  },
   { flag: '--metrics-auth', key: 'metricsAuth', kind: 'boolean', help: 'require an API key on /metrics' },
 ]
 
@@ -32,7 +52,11 @@ export function configFlags(options: Record<string, unknown>): Record<string, un
     const raw = options[key]
     if (raw === undefined) continue
     if (kind === 'number') out[key] = /^\s*-?\d+(\.\d+)?\s*$/.test(String(raw)) ? Number(raw) : raw
-    else if (kind === 'list') out[key] = String(raw).split(',').map((s) => s.trim()).filter(Boolean)
+    else if (kind === 'list')
+      out[key] = String(raw)
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
     else out[key] = raw
   }
   return out

@@ -27,11 +27,19 @@ export async function serve(paths: string[], flags: ServeFlags): Promise<void> {
     process.stdout.write(toYaml(maskedConfig(config)))
     return
   }
-  if (paths.length === 0) return exitWith(new ConfigError('serve: give at least one model path (an .onnx file, a handler module or a model directory)'))
+  if (paths.length === 0)
+    return exitWith(
+      new ConfigError('serve: give at least one model path (an .onnx file, a handler module or a model directory)'),
+    )
   const logger = pino({ level: config.logLevel })
   // SIGHUP's default action ends the process, and `systemctl reload` (docs/deployment.md) sends it: never stop on it.
   // The key file, when there is one, is re-read by its own SIGHUP listener (http/auth.ts).
-  process.on('SIGHUP', () => logger.info({ signal: 'SIGHUP', apiKeysFile: config.apiKeysFile ?? null }, config.apiKeysFile ? 'SIGHUP: re-reading the API key file' : 'SIGHUP: nothing to reload (no apiKeysFile)'))
+  process.on('SIGHUP', () =>
+    logger.info(
+      { signal: 'SIGHUP', apiKeysFile: config.apiKeysFile ?? null },
+      config.apiKeysFile ? 'SIGHUP: re-reading the API key file' : 'SIGHUP: nothing to reload (no apiKeysFile)',
+    ),
+  )
   let carafe
   try {
     carafe = await createCarafe({ descriptors: await loadAll(paths), config, logger })
@@ -43,10 +51,13 @@ export async function serve(paths: string[], flags: ServeFlags): Promise<void> {
     if (stopping) return
     stopping = true
     logger.info({ signal }, 'shutting down: answering accepted requests, then stopping runners')
-    carafe.close().then(() => process.exit(0), (error) => {
-      logger.error({ err: error }, 'shutdown failed')
-      process.exit(1)
-    })
+    carafe.close().then(
+      () => process.exit(0),
+      (error) => {
+        logger.error({ err: error }, 'shutdown failed')
+        process.exit(1)
+      },
+    )
   }
   process.once('SIGTERM', () => stop('SIGTERM'))
   process.once('SIGINT', () => stop('SIGINT'))

@@ -11,9 +11,13 @@ export async function worker(paths: string[], flags: { jobs?: string; concurrenc
   try {
     config = loadConfig({
       env: process.env,
-      flags: { ...(flags.jobs ? { jobs: flags.jobs } : {}), ...(flags.concurrency ? { jobConcurrency: Number(flags.concurrency) } : {}) },
+      flags: {
+        ...(flags.jobs ? { jobs: flags.jobs } : {}),
+        ...(flags.concurrency ? { jobConcurrency: Number(flags.concurrency) } : {}),
+      },
     })
-    if (!config.jobs.startsWith('redis://')) throw new ConfigError(`worker: --jobs must be a redis:// URL (got ${JSON.stringify(config.jobs)})`)
+    if (!config.jobs.startsWith('redis://'))
+      throw new ConfigError(`worker: --jobs must be a redis:// URL (got ${JSON.stringify(config.jobs)})`)
   } catch (error) {
     return exitWith(error)
   }
@@ -34,7 +38,13 @@ export async function worker(paths: string[], flags: { jobs?: string; concurrenc
     if (stopping) return
     stopping = true
     logger.info({ signal }, 'worker stopping: running jobs go back to the queue')
-    jobs.close().then(() => registry.close()).then(() => process.exit(0), () => process.exit(1))
+    jobs
+      .close()
+      .then(() => registry.close())
+      .then(
+        () => process.exit(0),
+        () => process.exit(1),
+      )
   }
   process.once('SIGTERM', () => stop('SIGTERM'))
   process.once('SIGINT', () => stop('SIGINT'))
@@ -42,6 +52,8 @@ export async function worker(paths: string[], flags: { jobs?: string; concurrenc
 
 function exitWith(error: unknown): never {
   const known = error instanceof ConfigError || error instanceof ModelLoadError
-  process.stderr.write(`carafe: ${known ? (error as Error).message : ((error as Error)?.message?.split('\n')[0] ?? error)}\n`)
+  process.stderr.write(
+    `carafe: ${known ? (error as Error).message : ((error as Error)?.message?.split('\n')[0] ?? error)}\n`,
+  )
   process.exit(2)
 }

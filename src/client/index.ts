@@ -21,7 +21,13 @@ export interface ClientOptions {
 /** An error answer from the server, carrying its stable code (see the ERRORS table). */
 export class CarafeApiError extends Error {
   override name = 'CarafeApiError'
-  constructor(readonly status: number, readonly code: string, message: string, readonly details: unknown[] = [], readonly requestId?: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: unknown[] = [],
+    readonly requestId?: string,
+  ) {
     super(message)
   }
 }
@@ -60,7 +66,11 @@ export function createClient({ baseUrl, apiKey, pollMs = 250 }: ClientOptions): 
     const headers: Record<string, string> = { accept: 'application/json' }
     if (body !== undefined) headers['content-type'] = 'application/json'
     if (apiKey) headers.authorization = `Bearer ${apiKey}`
-    const response = await fetch(root + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
+    const response = await fetch(root + path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })
     const text = await response.text()
     let parsed: any
     try {
@@ -70,7 +80,13 @@ export function createClient({ baseUrl, apiKey, pollMs = 250 }: ClientOptions): 
     }
     if (!response.ok) {
       const e = parsed?.error
-      throw new CarafeApiError(response.status, e?.code ?? `HTTP_${response.status}`, e?.message ?? `${method} ${path} answered ${response.status}`, e?.details ?? [], e?.requestId)
+      throw new CarafeApiError(
+        response.status,
+        e?.code ?? `HTTP_${response.status}`,
+        e?.message ?? `${method} ${path} answered ${response.status}`,
+        e?.details ?? [],
+        e?.requestId,
+      )
     }
     return parsed as T
   }
@@ -89,7 +105,7 @@ export function createClient({ baseUrl, apiKey, pollMs = 250 }: ClientOptions): 
       for (;;) {
         signal?.throwIfAborted()
         const current = await call<Job<any>>('GET', job(id))
-        onProgress?.(current.status === 'succeeded' ? 1 : current.progress ?? 0, current)
+        onProgress?.(current.status === 'succeeded' ? 1 : (current.progress ?? 0), current)
         if (FINISHED.includes(current.status)) return current
         await new Promise((resolve) => setTimeout(resolve, pollMs))
       }

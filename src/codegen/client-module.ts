@@ -2,7 +2,10 @@ import type { ModelDescriptor } from '../model/index.js'
 import { docComment, schemaToTs } from './schema-to-ts.js'
 
 /** What the generator reads from a model: its name and its schemas, nothing that runs. */
-export type ModelTypesSource = Pick<ModelDescriptor, 'name' | 'version' | 'description' | 'input' | 'output' | 'examples'>
+export type ModelTypesSource = Pick<
+  ModelDescriptor,
+  'name' | 'version' | 'description' | 'input' | 'output' | 'examples'
+>
 
 /** A single-quoted string literal, as the rest of the generated code is written. */
 const quote = (text: string) => `'${text.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`
@@ -12,7 +15,11 @@ const MAX_EXAMPLE_CHARS = 200
 
 /** The TypeScript identifier stem of a model name: `text-detection` → `TextDetection`, `2d-pose` → `Model2dPose`. */
 export function typeStem(model: string): string {
-  const stem = model.split(/[^A-Za-z0-9]+/).filter(Boolean).map((part) => part[0].toUpperCase() + part.slice(1)).join('')
+  const stem = model
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((part) => part[0].toUpperCase() + part.slice(1))
+    .join('')
   return /^[A-Za-z]/.test(stem) ? stem : `Model${stem}`
 }
 
@@ -25,7 +32,10 @@ export function clientModule(models: ModelTypesSource[], clientImport = 'carafe/
   for (const model of models) {
     const stem = typeStem(model.name)
     const other = stems.get(stem)
-    if (other !== undefined) throw new Error(`client: models "${other}" and "${model.name}" would both be named ${stem}; rename one (name: in its carafe.yaml or handler)`)
+    if (other !== undefined)
+      throw new Error(
+        `client: models "${other}" and "${model.name}" would both be named ${stem}; rename one (name: in its carafe.yaml or handler)`,
+      )
     stems.set(stem, model.name)
   }
   const header = [
@@ -42,11 +52,17 @@ export function clientModule(models: ModelTypesSource[], clientImport = 'carafe/
 function modelSection(model: ModelTypesSource): string {
   const stem = typeStem(model.name)
   const [instance, prediction] = [`${stem}Instance`, `${stem}Prediction`]
-  const examples = model.examples.map((example) => JSON.stringify(example)).filter((text) => text.length <= MAX_EXAMPLE_CHARS)
+  const examples = model.examples
+    .map((example) => JSON.stringify(example))
+    .filter((text) => text.length <= MAX_EXAMPLE_CHARS)
   const about = `${model.name} (version ${model.version})${model.description ? ': ' + model.description.trim() : ''}`
   return [
-    docComment(model.input, '', [`One instance for ${about}`], examples.map((text) => `@example ${text}`)) +
-      `export type ${instance} = ${schemaToTs(model.input)}`,
+    docComment(
+      model.input,
+      '',
+      [`One instance for ${about}`],
+      examples.map((text) => `@example ${text}`),
+    ) + `export type ${instance} = ${schemaToTs(model.input)}`,
     docComment(model.output, '', [`One prediction of ${model.name}, in the order of the instances sent.`]) +
       `export type ${prediction} = ${schemaToTs(model.output)}`,
     `/** A client for ${model.name}: \`predict\` and background jobs, ${instance} in and ${prediction} out. */\n` +

@@ -4,7 +4,8 @@
 
 type Schema = Record<string, unknown>
 
-const isSchema = (value: unknown): value is Schema => typeof value === 'object' && value !== null && !Array.isArray(value)
+const isSchema = (value: unknown): value is Schema =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
 
 /** The TypeScript type of values matching `schema`; `indent` is the indentation of the line the type starts on. */
 export function schemaToTs(schema: unknown, indent = ''): string {
@@ -24,18 +25,27 @@ function baseType(s: Schema, indent: string): string {
   if (Array.isArray(s.allOf)) return s.allOf.map((member) => parenthesize(schemaToTs(member, indent))).join(' & ')
   const types = Array.isArray(s.type) ? (s.type as unknown[]) : typeof s.type === 'string' ? [s.type] : impliedTypes(s)
   if (types.length === 0) return 'unknown' // {} or a $ref: anything goes
-  return union(types.map((type) => {
-    switch (type) {
-      case 'string': return 'string'
-      case 'number':
-      case 'integer': return 'number'
-      case 'boolean': return 'boolean'
-      case 'null': return 'null'
-      case 'array': return arrayType(s, indent)
-      case 'object': return objectType(s, indent)
-      default: return 'unknown'
-    }
-  }))
+  return union(
+    types.map((type) => {
+      switch (type) {
+        case 'string':
+          return 'string'
+        case 'number':
+        case 'integer':
+          return 'number'
+        case 'boolean':
+          return 'boolean'
+        case 'null':
+          return 'null'
+        case 'array':
+          return arrayType(s, indent)
+        case 'object':
+          return objectType(s, indent)
+        default:
+          return 'unknown'
+      }
+    }),
+  )
 }
 
 /** A schema without `type` that still says what it is by its keywords (TypeBox and hand-written schemas both do this). */
@@ -70,8 +80,10 @@ function objectType(s: Schema, indent: string): string {
     lines.push(docComment(property, inner) + `${inner}${propertyKey(name)}${required.has(name) ? '' : '?'}: ${type}`)
   }
   // An unstated additionalProperties counts as closed: a typo when reading a prediction should not compile.
-  const extra = [s.additionalProperties, ...(isSchema(s.patternProperties) ? Object.values(s.patternProperties) : [])]
-    .filter((value) => value !== undefined && value !== false)
+  const extra = [
+    s.additionalProperties,
+    ...(isSchema(s.patternProperties) ? Object.values(s.patternProperties) : []),
+  ].filter((value) => value !== undefined && value !== false)
   const open = extra.length > 0 || (lines.length === 0 && s.additionalProperties === undefined)
   if (open) {
     // TypeScript wants every declared property to fit the index signature, so its type covers them too.
@@ -87,8 +99,9 @@ export function docComment(schema: unknown, indent = '', lead: string[] = [], ta
   const s = isSchema(schema) ? schema : {}
   const notes = constraintNotes(s)
   const description = typeof s.description === 'string' ? s.description.trim() : ''
-  const text = [...lead, ...(description ? description.split('\n') : []), ...(notes ? [notes] : []), ...tail]
-    .map((line) => line.replaceAll('*/', '*\\/'))
+  const text = [...lead, ...(description ? description.split('\n') : []), ...(notes ? [notes] : []), ...tail].map(
+    (line) => line.replaceAll('*/', '*\\/'),
+  )
   if (text.length === 0) return ''
   if (text.length === 1) return `${indent}/** ${text[0]} */\n`
   return `${indent}/**\n${text.map((line) => `${indent} *${line ? ' ' + line : ''}`).join('\n')}\n${indent} */\n`
@@ -116,8 +129,18 @@ function constraintNotes(s: Schema): string {
 }
 
 function rangeNote(s: Schema): string {
-  const low = typeof s.minimum === 'number' ? `≥ ${s.minimum}` : typeof s.exclusiveMinimum === 'number' ? `> ${s.exclusiveMinimum}` : ''
-  const high = typeof s.maximum === 'number' ? `≤ ${s.maximum}` : typeof s.exclusiveMaximum === 'number' ? `< ${s.exclusiveMaximum}` : ''
+  const low =
+    typeof s.minimum === 'number'
+      ? `≥ ${s.minimum}`
+      : typeof s.exclusiveMinimum === 'number'
+        ? `> ${s.exclusiveMinimum}`
+        : ''
+  const high =
+    typeof s.maximum === 'number'
+      ? `≤ ${s.maximum}`
+      : typeof s.exclusiveMaximum === 'number'
+        ? `< ${s.exclusiveMaximum}`
+        : ''
   if (typeof s.minimum === 'number' && typeof s.maximum === 'number') return `from ${s.minimum} to ${s.maximum}`
   return [low, high].filter(Boolean).join(' and ')
 }
@@ -125,10 +148,20 @@ function rangeNote(s: Schema): string {
 /** "4 items", "1 to 1024 items", or for nested arrays a shape such as "shape 4 × 2" / "shape n × 3" (n: any length ≥ 1). */
 function arrayShape(s: Schema): string {
   const counts: string[] = []
-  for (let level: unknown = s; isSchema(level) && (level.type === 'array' || 'items' in level) && !Array.isArray(level.items); level = level.items) {
+  for (
+    let level: unknown = s;
+    isSchema(level) && (level.type === 'array' || 'items' in level) && !Array.isArray(level.items);
+    level = level.items
+  ) {
     const min = typeof level.minItems === 'number' ? level.minItems : undefined
     const max = typeof level.maxItems === 'number' ? level.maxItems : undefined
-    counts.push(min !== undefined && min === max ? String(min) : min === undefined && max === undefined ? '' : `${min ?? 0}..${max ?? 'n'}`)
+    counts.push(
+      min !== undefined && min === max
+        ? String(min)
+        : min === undefined && max === undefined
+          ? ''
+          : `${min ?? 0}..${max ?? 'n'}`,
+    )
   }
   if (counts.length === 0 || counts.every((c) => c === '')) return ''
   if (counts.length === 1) {

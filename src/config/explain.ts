@@ -43,10 +43,32 @@ function describe(schema: Schema): string {
   if (Array.isArray(schema.anyOf) && schema.anyOf.every((s: Schema) => 'const' in s)) {
     return `allowed: ${schema.anyOf.map((s: Schema) => JSON.stringify(s.const)).join(', ')}`
   }
-  const type = schema.type === 'integer' ? 'an integer' : schema.type === 'number' ? 'a number' : schema.type === 'boolean' ? 'true or false'
-    : schema.type === 'string' ? 'a string' : schema.type === 'array' ? `a list${schema.items?.type ? ` of ${schema.items.type}s` : ''}` : schema.type === 'object' ? 'a map' : 'a value'
-  const range = schema.minimum !== undefined && schema.maximum !== undefined ? ` from ${schema.minimum} to ${schema.maximum}`
-    : schema.minimum !== undefined ? ` ≥ ${schema.minimum}` : schema.maximum !== undefined ? ` ≤ ${schema.maximum}` : ''
-  const length = schema.minLength ? ` of at least ${schema.minLength} characters` : schema.items?.minLength ? ` (each at least ${schema.items.minLength} characters)` : ''
+  const type =
+    schema.type === 'integer'
+      ? 'an integer'
+      : schema.type === 'number'
+        ? 'a number'
+        : schema.type === 'boolean'
+          ? 'true or false'
+          : schema.type === 'string'
+            ? 'a string'
+            : schema.type === 'array'
+              ? `a list${schema.items?.type ? ` of ${schema.items.type}s` : ''}`
+              : schema.type === 'object'
+                ? 'a map'
+                : 'a value'
+  const range =
+    schema.minimum !== undefined && schema.maximum !== undefined
+      ? ` from ${schema.minimum} to ${schema.maximum}`
+      : schema.minimum !== undefined
+        ? ` ≥ ${schema.minimum}`
+        : schema.maximum !== undefined
+          ? ` ≤ ${schema.maximum}`
+          : ''
+  const length = schema.minLength
+    ? ` of at least ${schema.minLength} characters`
+    : schema.items?.minLength
+      ? ` (each at least ${schema.items.minLength} characters)`
+      : ''
   return `allowed: ${type}${range}${length}`
 }

@@ -15,7 +15,11 @@ type Source = { value: unknown; from: string }
  * Merge defaults < file < CARAFE_* environment < flags, validate once, freeze.
  * An error names the key, the value and where it came from.
  */
-export function loadConfig({ file = {}, env = {}, flags = {} }: {
+export function loadConfig({
+  file = {},
+  env = {},
+  flags = {},
+}: {
   file?: Record<string, unknown>
   env?: Record<string, string | undefined>
   flags?: Record<string, unknown>
@@ -35,8 +39,15 @@ export function loadConfig({ file = {}, env = {}, flags = {} }: {
     const error = validateConfig.errors!.find((e) => e.keyword === 'anyOf') ?? validateConfig.errors![0]
     const key = keyOf(error)
     const source = origin.get(key.split('.')[0])
-    const where = source ? ` (from ${source.from}${source.from.startsWith('CARAFE_') ? `=${JSON.stringify(env[source.from])}` : ` = ${JSON.stringify(source.value)}`})` : ''
-    const message = error.keyword === 'additionalProperties' ? 'is not a known key' : error.keyword === 'anyOf' ? 'is not one of the allowed values' : error.message ?? 'is invalid'
+    const where = source
+      ? ` (from ${source.from}${source.from.startsWith('CARAFE_') ? `=${JSON.stringify(env[source.from])}` : ` = ${JSON.stringify(source.value)}`})`
+      : ''
+    const message =
+      error.keyword === 'additionalProperties'
+        ? 'is not a known key'
+        : error.keyword === 'anyOf'
+          ? 'is not one of the allowed values'
+          : (error.message ?? 'is invalid')
     throw new ConfigError(`config: ${key} ${message}${where}; ${allowedFor(Config, error)}`)
   }
   return deepFreeze(merged as Config)
@@ -71,7 +82,10 @@ const ENV_KEYS: Record<string, { key: keyof Config; parse: (raw: string) => unkn
 }
 
 function toList(raw: string): string[] {
-  return raw.split(',').map((k) => k.trim()).filter(Boolean)
+  return raw
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean)
 }
 
 // Anything but true/false/1/0 stays a string so the schema names the bad value.

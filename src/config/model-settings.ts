@@ -11,11 +11,16 @@ interface Configurable {
 export function applyModelSettings<T extends Configurable>(models: T[], config: Readonly<Config>): T[] {
   const served = new Set(models.map((m) => m.name))
   for (const name of Object.keys(config.models ?? {})) {
-    if (!served.has(name)) throw new ConfigError(`config: models.${name} names no served model; served: ${[...served].join(', ')}`)
+    if (!served.has(name))
+      throw new ConfigError(`config: models.${name} names no served model; served: ${[...served].join(', ')}`)
   }
   return models.map((model) => {
     const extra = config.models?.[model.name]
     if (!extra) return model
-    return { ...model, settings: { ...model.settings, ...extra }, batch: extra.batch ? { ...extra.batch } : model.batch }
+    return {
+      ...model,
+      settings: { ...model.settings, ...extra },
+      batch: extra.batch ? { ...extra.batch } : model.batch,
+    }
   })
 }

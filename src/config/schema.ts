@@ -1,71 +1,95 @@
 import { Type, type Static } from 'typebox'
 
 /** Per-model serving settings; a model directory's carafe.yaml and the server config may set them. */
-export const ModelSettings = Type.Object({
-  batch: Type.Optional(Type.Object({
-    maxSize: Type.Integer({ minimum: 1, maximum: 4096 }),
-    maxDelayMs: Type.Number({ minimum: 0, maximum: 10_000 }),
-  }, { additionalProperties: false })),
-  maxQueue: Type.Optional(Type.Integer({ minimum: 1 })),
-  workers: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
-  // 'process' runs the model in a child process: a native crash or process.exit cannot take the server down
-  isolation: Type.Optional(Type.Union([Type.Literal('thread'), Type.Literal('process')])),
-  intraOpThreads: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
-  // this model's deadline (queue wait + batching + execution); a client may still ask for less
-  timeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
-  // heap limit of the runner; past it the runner dies and restarts, the server stays up
-  maxMemoryMb: Type.Optional(Type.Integer({ minimum: 16 })),
-  // opt-in (a model may not be deterministic): an LRU of successful outputs per instance, keyed by version and input
-  cache: Type.Optional(Type.Object({
-    maxEntries: Type.Integer({ minimum: 1, maximum: 10_000_000 }),
-    // an entry's lifetime; 0 or absent: entries leave only when the LRU is full
-    ttlMs: Type.Optional(Type.Integer({ minimum: 0 })),
-  }, { additionalProperties: false })),
-}, { additionalProperties: false })
+export const ModelSettings = Type.Object(
+  {
+    batch: Type.Optional(
+      Type.Object(
+        {
+          maxSize: Type.Integer({ minimum: 1, maximum: 4096 }),
+          maxDelayMs: Type.Number({ minimum: 0, maximum: 10_000 }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    maxQueue: Type.Optional(Type.Integer({ minimum: 1 })),
+    workers: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
+    // 'process' runs the model in a child process: a native crash or process.exit cannot take the server down
+    isolation: Type.Optional(Type.Union([Type.Literal('thread'), Type.Literal('process')])),
+    intraOpThreads: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
+    // this model's deadline (queue wait + batching + execution); a client may still ask for less
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    // heap limit of the runner; past it the runner dies and restarts, the server stays up
+    maxMemoryMb: Type.Optional(Type.Integer({ minimum: 16 })),
+    // opt-in (a model may not be deterministic): an LRU of successful outputs per instance, keyed by version and input
+    cache: Type.Optional(
+      Type.Object(
+        {
+          maxEntries: Type.Integer({ minimum: 1, maximum: 10_000_000 }),
+          // an entry's lifetime; 0 or absent: entries leave only when the LRU is full
+          ttlMs: Type.Optional(Type.Integer({ minimum: 0 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+)
 export type ModelSettings = Static<typeof ModelSettings>
 
-export const Config = Type.Object({
-  host: Type.String({ default: '127.0.0.1' }),
-  port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
-  // bytes; Fastify's own default is 1 MiB, too small for image payloads
-  bodyLimit: Type.Integer({ minimum: 1, default: 10 * 1024 * 1024 }),
-  logLevel: Type.Union([
-    Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'),
-    Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent'),
-  ], { default: 'info' }),
-  // the default per-request deadline covering queue wait, batching and execution
-  timeoutMs: Type.Integer({ minimum: 1, default: 30_000 }),
-  maxQueue: Type.Integer({ minimum: 1, default: 1024 }),
-  maxInstances: Type.Integer({ minimum: 1, default: 1024 }),
-  jobs: Type.String({ default: 'embedded' }),
-  dataDir: Type.String({ default: '.carafe' }),
-  // background jobs run at once per server; the rest wait so the sync API keeps its runners
-  jobConcurrency: Type.Integer({ minimum: 1, maximum: 4096, default: 64 }),
-  // finished jobs (and their results) are kept this long, then removed
-  jobRetentionMs: Type.Integer({ minimum: 0, default: 24 * 60 * 60 * 1000 }),
-  // job webhooks may only call these hosts ("host" or "host:port"), so the server is no open relay
-  webhookHosts: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
-  // HMAC-SHA256 key for the x-carafe-signature header; webhooks are refused while it is empty
-  webhookSecret: Type.String({ default: '' }),
-  apiKeys: Type.Array(Type.String({ minLength: 16 }), { default: [] }),
-  // `name: key` lines (or a YAML map); re-read on SIGHUP and when the file changes
-  apiKeysFile: Type.Optional(Type.String({ minLength: 1 })),
-  // false: /metrics is open like the health routes; true: it needs a key when keys are configured
-  metricsAuth: Type.Boolean({ default: false }),
-  tlsCert: Type.Optional(Type.String({ minLength: 1 })),
-  tlsKey: Type.Optional(Type.String({ minLength: 1 })),
-  http2: Type.Boolean({ default: false }),
-  // requests per window per API key (or client address without one); 0 turns the limit off
-  rateLimit: Type.Integer({ minimum: 0, default: 0 }),
-  rateLimitWindowMs: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 60_000 }),
-  // per named key (from the key file): requests per window, overriding rateLimit
-  keyRateLimits: Type.Record(Type.String(), Type.Integer({ minimum: 0 }), { default: {} }),
-  // CORS is off until origins are listed ("*" allows any)
-  corsOrigins: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
-  connectionTimeoutMs: Type.Integer({ minimum: 0, default: 0 }),
-  keepAliveTimeoutMs: Type.Integer({ minimum: 1, default: 72_000 }),
-  requestTimeoutMs: Type.Integer({ minimum: 0, default: 60_000 }),
-  // per-model settings by model name, merged onto the model's own settings
-  models: Type.Record(Type.String(), ModelSettings, { default: {} }),
-}, { additionalProperties: false })
+export const Config = Type.Object(
+  {
+    host: Type.String({ default: '127.0.0.1' }),
+    port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+    // bytes; Fastify's own default is 1 MiB, too small for image payloads
+    bodyLimit: Type.Integer({ minimum: 1, default: 10 * 1024 * 1024 }),
+    logLevel: Type.Union(
+      [
+        Type.Literal('fatal'),
+        Type.Literal('error'),
+        Type.Literal('warn'),
+        Type.Literal('info'),
+        Type.Literal('debug'),
+        Type.Literal('trace'),
+        Type.Literal('silent'),
+      ],
+      { default: 'info' },
+    ),
+    // the default per-request deadline covering queue wait, batching and execution
+    timeoutMs: Type.Integer({ minimum: 1, default: 30_000 }),
+    maxQueue: Type.Integer({ minimum: 1, default: 1024 }),
+    maxInstances: Type.Integer({ minimum: 1, default: 1024 }),
+    jobs: Type.String({ default: 'embedded' }),
+    dataDir: Type.String({ default: '.carafe' }),
+    // background jobs run at once per server; the rest wait so the sync API keeps its runners
+    jobConcurrency: Type.Integer({ minimum: 1, maximum: 4096, default: 64 }),
+    // finished jobs (and their results) are kept this long, then removed
+    jobRetentionMs: Type.Integer({ minimum: 0, default: 24 * 60 * 60 * 1000 }),
+    // job webhooks may only call these hosts ("host" or "host:port"), so the server is no open relay
+    webhookHosts: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+    // HMAC-SHA256 key for the x-carafe-signature header; webhooks are refused while it is empty
+    webhookSecret: Type.String({ default: '' }),
+    apiKeys: Type.Array(Type.String({ minLength: 16 }), { default: [] }),
+    // `name: key` lines (or a YAML map); re-read on SIGHUP and when the file changes
+    apiKeysFile: Type.Optional(Type.String({ minLength: 1 })),
+    // false: /metrics is open like the health routes; true: it needs a key when keys are configured
+    metricsAuth: Type.Boolean({ default: false }),
+    tlsCert: Type.Optional(Type.String({ minLength: 1 })),
+    tlsKey: Type.Optional(Type.String({ minLength: 1 })),
+    http2: Type.Boolean({ default: false }),
+    // requests per window per API key (or client address without one); 0 turns the limit off
+    rateLimit: Type.Integer({ minimum: 0, default: 0 }),
+    rateLimitWindowMs: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 60_000 }),
+    // per named key (from the key file): requests per window, overriding rateLimit
+    keyRateLimits: Type.Record(Type.String(), Type.Integer({ minimum: 0 }), { default: {} }),
+    // CORS is off until origins are listed ("*" allows any)
+    corsOrigins: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+    connectionTimeoutMs: Type.Integer({ minimum: 0, default: 0 }),
+    keepAliveTimeoutMs: Type.Integer({ minimum: 1, default: 72_000 }),
+    requestTimeoutMs: Type.Integer({ minimum: 0, default: 60_000 }),
+    // per-model settings by model name, merged onto the model's own settings
+    models: Type.Record(Type.String(), ModelSettings, { default: {} }),
+  },
+  { additionalProperties: false },
+)
 export type Config = Static<typeof Config>

@@ -32,7 +32,8 @@ export async function buildApp(deps: AppDeps & { logger: FastifyBaseLogger }): P
   app.setErrorHandler(replyWithError)
   app.setNotFoundHandler((request, reply) => {
     const error = notFound(app, request)
-    if (error.code === 'METHOD_NOT_ALLOWED') reply.header('allow', (error.details![0] as { allow: string[] }).allow.join(', '))
+    if (error.code === 'METHOD_NOT_ALLOWED')
+      reply.header('allow', (error.details![0] as { allow: string[] }).allow.join(', '))
     return replyWithError(error, request, reply)
   })
   app.addHook('onRequest', async (request, reply) => {
@@ -40,7 +41,10 @@ export async function buildApp(deps: AppDeps & { logger: FastifyBaseLogger }): P
   })
   app.addHook('onResponse', async (request, reply) => {
     const model = (request.params as { name?: string } | undefined)?.name
-    request.log.info({ method: request.method, url: request.url, model, status: reply.statusCode, ms: round(reply.elapsedTime) }, 'request')
+    request.log.info(
+      { method: request.method, url: request.url, model, status: reply.statusCode, ms: round(reply.elapsedTime) },
+      'request',
+    )
     metrics.observe(model, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000)
   })
 
@@ -62,7 +66,11 @@ function notFound(app: FastifyInstance, request: FastifyRequest): CarafeError {
   const url = request.url.split('?')[0]
   const allowed = ALL_METHODS.filter((method) => method !== request.method && app.findRoute({ method, url }) !== null)
   if (allowed.length > 0) {
-    return new CarafeError('METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${url}; use ${allowed.join(', ')}`, [{ allow: allowed }])
+    return new CarafeError(
+      'METHOD_NOT_ALLOWED',
+      `${request.method} is not allowed on ${url}; use ${allowed.join(', ')}`,
+      [{ allow: allowed }],
+    )
   }
   return new CarafeError('NOT_FOUND', `No route for ${request.method} ${url}`)
 }

@@ -21,7 +21,9 @@ export class ApiKeys {
     this.#log = log
     this.reload('start')
     if (config.apiKeysFile) {
-      watchFile(config.apiKeysFile, { interval: KEY_FILE_POLL_MS, persistent: false }, () => this.reload('file changed'))
+      watchFile(config.apiKeysFile, { interval: KEY_FILE_POLL_MS, persistent: false }, () =>
+        this.reload('file changed'),
+      )
       process.on('SIGHUP', this.#onSighup)
     }
   }
@@ -39,9 +41,15 @@ export class ApiKeys {
     let fromFile: { name: string; digest: Buffer }[] = []
     if (this.#config.apiKeysFile) {
       try {
-        fromFile = parseKeyFile(readFileSync(this.#config.apiKeysFile, 'utf8')).map(({ name, key }) => ({ name, digest: sha256(key) }))
+        fromFile = parseKeyFile(readFileSync(this.#config.apiKeysFile, 'utf8')).map(({ name, key }) => ({
+          name,
+          digest: sha256(key),
+        }))
       } catch (error) {
-        this.#log.error({ file: this.#config.apiKeysFile, reason, problem: (error as Error).message }, 'API key file not reloaded; keeping the keys in force')
+        this.#log.error(
+          { file: this.#config.apiKeysFile, reason, problem: (error as Error).message },
+          'API key file not reloaded; keeping the keys in force',
+        )
         return
       }
     }
@@ -53,7 +61,8 @@ export class ApiKeys {
   match(given: string): string | undefined {
     const digest = sha256(given)
     let found: string | undefined
-    for (const key of this.#keys) if (crypto.timingSafeEqual(digest, key.digest) && found === undefined) found = key.name
+    for (const key of this.#keys)
+      if (crypto.timingSafeEqual(digest, key.digest) && found === undefined) found = key.name
     return found
   }
 
@@ -67,9 +76,12 @@ export class ApiKeys {
 /** `name: key` lines (a YAML map); a bare list of keys gets names key1, key2, … */
 export function parseKeyFile(text: string): { name: string; key: string }[] {
   const parsed = parseYaml(text) ?? {}
-  const entries = Array.isArray(parsed) ? parsed.map((key, i) => [`key${i + 1}`, key]) : Object.entries(parsed as object)
+  const entries = Array.isArray(parsed)
+    ? parsed.map((key, i) => [`key${i + 1}`, key])
+    : Object.entries(parsed as object)
   return entries.map(([name, key]) => {
-    if (typeof key !== 'string' || key.length < 16) throw new Error(`key "${name}" must be a string of at least 16 characters`)
+    if (typeof key !== 'string' || key.length < 16)
+      throw new Error(`key "${name}" must be a string of at least 16 characters`)
     return { name: String(name), key }
   })
 }
@@ -84,7 +96,10 @@ export function keyFrom(request: FastifyRequest): string | undefined {
 
 /** onRequest hook for the `api` scope: 401 UNAUTHORIZED with WWW-Authenticate unless a configured key matches. */
 export function requireApiKey(keys: ApiKeys) {
-  return async (request: FastifyRequest & { apiKeyName?: string }, reply: { header(name: string, value: string): unknown }) => {
+  return async (
+    request: FastifyRequest & { apiKeyName?: string },
+    reply: { header(name: string, value: string): unknown },
+  ) => {
     if (!keys.enabled) return
     const given = keyFrom(request)
     const name = given ? keys.match(given) : undefined

@@ -24,17 +24,31 @@ export interface ErrorBody {
 /** Any thrown value → a CarafeError; what is not ours becomes a fixed message, never a stack. */
 export function toCarafeError(error: unknown): CarafeError {
   if (error instanceof CarafeError) return error
-  const fastify = error as Partial<FastifyError> & { validation?: { instancePath: string; message?: string; params?: unknown; keyword?: string }[]; validationContext?: string }
+  const fastify = error as Partial<FastifyError> & {
+    validation?: { instancePath: string; message?: string; params?: unknown; keyword?: string }[]
+    validationContext?: string
+  }
   const code = fastify?.code ? FASTIFY_CODES[fastify.code] : undefined
   if (code === 'INVALID_INPUT' && fastify.validation) {
-    const details = fastify.validation.map((v) => ({ path: `/${fastify.validationContext ?? 'body'}${v.instancePath}`, message: v.message, ...instanceIndex(v.instancePath) }))
+    const details = fastify.validation.map((v) => ({
+      path: `/${fastify.validationContext ?? 'body'}${v.instancePath}`,
+      message: v.message,
+      ...instanceIndex(v.instancePath),
+    }))
     return new CarafeError('INVALID_INPUT', `${details[0].path}: ${details[0].message}`, details)
   }
   if (code === 'MALFORMED_JSON') return new CarafeError(code, `${ERRORS.MALFORMED_JSON.message}: ${fastify.message}`)
   if (code) return new CarafeError(code)
   // Errors Fastify or a plugin raised with a 4xx status but no code of ours (say a bad header): keep the status class.
   if (typeof fastify?.statusCode === 'number' && fastify.statusCode >= 400 && fastify.statusCode < 500) {
-    return new CarafeError(fastify.statusCode === 413 ? 'PAYLOAD_TOO_LARGE' : fastify.statusCode === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : 'INVALID_INPUT', fastify.message)
+    return new CarafeError(
+      fastify.statusCode === 413
+        ? 'PAYLOAD_TOO_LARGE'
+        : fastify.statusCode === 415
+          ? 'UNSUPPORTED_MEDIA_TYPE'
+          : 'INVALID_INPUT',
+      fastify.message,
+    )
   }
   return new CarafeError('INTERNAL')
 }
@@ -53,7 +67,8 @@ export function replyWithError(error: unknown, request: FastifyRequest, reply: F
   const carafe = toCarafeError(error)
   const status = ERRORS[carafe.code].status
   // A model or server fault is logged with its stack; a refusal (bad input, overload, not ready) is one line.
-  if (UNEXPECTED.has(carafe.code)) request.log.error({ err: error, cause: (error as Error)?.cause, code: carafe.code }, 'request failed')
+  if (UNEXPECTED.has(carafe.code))
+    request.log.error({ err: error, cause: (error as Error)?.cause, code: carafe.code }, 'request failed')
   else request.log[status >= 500 ? 'warn' : 'info']({ code: carafe.code, message: carafe.message }, 'request refused')
   if (carafe.retryAfter !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(carafe.retryAfter))))
   return reply.code(status).type('application/json').send(errorBody(carafe, request.id))

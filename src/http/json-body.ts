@@ -16,9 +16,14 @@ export function utf8JsonParser(app: FastifyInstance): void {
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const charset = charsetOf(request.headers['content-type'])
     if (charset !== undefined && !UTF8_LABELS.has(charset)) {
-      done(new CarafeError('UNSUPPORTED_MEDIA_TYPE',
-        `The body is declared as charset "${charset}"; JSON bodies are accepted in utf-8 only (content-type: application/json, or application/json; charset=utf-8)`,
-        [{ charset, accepted: ['utf-8'] }]), undefined)
+      done(
+        new CarafeError(
+          'UNSUPPORTED_MEDIA_TYPE',
+          `The body is declared as charset "${charset}"; JSON bodies are accepted in utf-8 only (content-type: application/json, or application/json; charset=utf-8)`,
+          [{ charset, accepted: ['utf-8'] }],
+        ),
+        undefined,
+      )
       return
     }
     parseJson(request, body as string, done)

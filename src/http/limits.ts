@@ -13,7 +13,13 @@ export async function registerRateLimit(api: FastifyInstance, config: Readonly<C
     timeWindow: config.rateLimitWindowMs,
     max: (request) => config.keyRateLimits[keyName(request) ?? ''] ?? (config.rateLimit || Number.MAX_SAFE_INTEGER),
     keyGenerator: (request) => (keyName(request) ? `key:${keyName(request)}` : `ip:${request.ip}`),
-    errorResponseBuilder: (_request, context) => new CarafeError('RATE_LIMITED', `Rate limit of ${context.max} requests per ${context.after} reached; retry later`, undefined, Math.ceil(context.ttl / 1000)),
+    errorResponseBuilder: (_request, context) =>
+      new CarafeError(
+        'RATE_LIMITED',
+        `Rate limit of ${context.max} requests per ${context.after} reached; retry later`,
+        undefined,
+        Math.ceil(context.ttl / 1000),
+      ),
   })
 }
 

@@ -10,30 +10,79 @@ const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 export function createMetrics(models: ModelRegistry, jobs?: JobStore) {
   const register = new Registry()
   collectDefaultMetrics({ register, prefix: 'carafe_' })
-  const requests = new Counter({ name: 'carafe_requests_total', help: 'HTTP requests by model, route and status', labelNames: ['model', 'route', 'status'], registers: [register] })
-  const duration = new Histogram({ name: 'carafe_request_duration_seconds', help: 'HTTP request duration', labelNames: ['model', 'route'], buckets: BUCKETS, registers: [register] })
-  const perModel = (name: string, help: string, read: (stats: ReturnType<ReturnType<ModelRegistry['list']>[number]['describe']>['stats']) => number) =>
-    new Gauge({ name, help, labelNames: ['model'], registers: [register], collect() {
-      for (const model of models.list()) this.set({ model: model.name }, read(model.describe().stats))
-    } })
+  const requests = new Counter({
+    name: 'carafe_requests_total',
+    help: 'HTTP requests by model, route and status',
+    labelNames: ['model', 'route', 'status'],
+    registers: [register],
+  })
+  const duration = new Histogram({
+    name: 'carafe_request_duration_seconds',
+    help: 'HTTP request duration',
+    labelNames: ['model', 'route'],
+    buckets: BUCKETS,
+    registers: [register],
+  })
+  const perModel = (
+    name: string,
+    help: string,
+    read: (stats: ReturnType<ReturnType<ModelRegistry['list']>[number]['describe']>['stats']) => number,
+  ) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['model'],
+      registers: [register],
+      collect() {
+        for (const model of models.list()) this.set({ model: model.name }, read(model.describe().stats))
+      },
+    })
   perModel('carafe_queue_depth', 'Requests waiting in the model queue', (s) => s.queueDepth)
   perModel('carafe_runner_restarts', 'Times the model runner was restarted', (s) => s.restarts)
   perModel('carafe_batches', 'Batches run since start', (s) => s.batches)
   perModel('carafe_batch_rows', 'Rows (instances) run since start', (s) => s.rows)
   // counted per instance by the prediction cache; only models with `cache` set have a series
   const cacheCounter = (name: string, help: string, read: (cache: { hits: number; misses: number }) => number) =>
-    new Counter({ name, help, labelNames: ['model'], registers: [register], collect() {
-      this.reset()
-      for (const model of models.list()) {
-        const cache = model.describe().stats.cache
-        if (cache) this.inc({ model: model.name }, read(cache))
-      }
-    } })
+    new Counter({
+      name,
+      help,
+      labelNames: ['model'],
+      registers: [register],
+      collect() {
+        this.reset()
+        for (const model of models.list()) {
+          const cache = model.describe().stats.cache
+          if (cache) this.inc({ model: model.name }, read(cache))
+        }
+      },
+    })
   cacheCounter('carafe_cache_hits_total', 'Instances answered from the prediction cache', (c) => c.hits)
-  cacheCounter('carafe_cache_misses_total', 'Instances the prediction cache did not hold, sent to the model', (c) => c.misses)
-  const queueWait = new Histogram({ name: 'carafe_queue_wait_seconds', help: 'Time an item waited in the model queue before its batch ran', labelNames: ['model'], buckets: BUCKETS, registers: [register] })
-  const inference = new Histogram({ name: 'carafe_inference_duration_seconds', help: 'Time one batch took in the runner', labelNames: ['model'], buckets: BUCKETS, registers: [register] })
-  const batchSize = new Histogram({ name: 'carafe_batch_size', help: 'Rows per batch', labelNames: ['model'], buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096], registers: [register] })
+  cacheCounter(
+    'carafe_cache_misses_total',
+    'Instances the prediction cache did not hold, sent to the model',
+    (c) => c.misses,
+  )
+  const queueWait = new Histogram({
+    name: 'carafe_queue_wait_seconds',
+    help: 'Time an item waited in the model queue before its batch ran',
+    labelNames: ['model'],
+    buckets: BUCKETS,
+    registers: [register],
+  })
+  const inference = new Histogram({
+    name: 'carafe_inference_duration_seconds',
+    help: 'Time one batch took in the runner',
+    labelNames: ['model'],
+    buckets: BUCKETS,
+    registers: [register],
+  })
+  const batchSize = new Histogram({
+    name: 'carafe_batch_size',
+    help: 'Rows per batch',
+    labelNames: ['model'],
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096],
+    registers: [register],
+  })
   for (const model of models.list()) {
     model.stats.subscribe((rows, _items, runMs, waitsMs) => {
       batchSize.observe({ model: model.name }, rows)
@@ -42,14 +91,27 @@ export function createMetrics(models: ModelRegistry, jobs?: JobStore) {
     })
   }
   if (jobs) {
-    new Gauge({ name: 'carafe_jobs', help: 'Background jobs by model and status', labelNames: ['model', 'status'], registers: [register], collect() {
-      for (const model of models.list()) {
-        for (const [status, count] of Object.entries(jobs.stats(model.name).counts)) this.set({ model: model.name, status }, count)
-      }
-    } })
-    new Gauge({ name: 'carafe_job_queue_depth', help: 'Background jobs waiting to run', labelNames: ['model'], registers: [register], collect() {
-      for (const model of models.list()) this.set({ model: model.name }, jobs.stats(model.name).queueDepth)
-    } })
+    new Gauge({
+      name: 'carafe_jobs',
+      help: 'Background jobs by model and status',
+      labelNames: ['model', 'status'],
+      registers: [register],
+      collect() {
+        for (const model of models.list()) {
+          for (const [status, count] of Object.entries(jobs.stats(model.name).counts))
+            this.set({ model: model.name, status }, count)
+        }
+      },
+    })
+    new Gauge({
+      name: 'carafe_job_queue_depth',
+      help: 'Background jobs waiting to run',
+      labelNames: ['model'],
+      registers: [register],
+      collect() {
+        for (const model of models.list()) this.set({ model: model.name }, jobs.stats(model.name).queueDepth)
+      },
+    })
   }
 
   return {
@@ -63,5 +125,7 @@ export function createMetrics(models: ModelRegistry, jobs?: JobStore) {
 
 /** GET /metrics in Prometheus text format. */
 export function metricsRoute(app: FastifyInstance, metrics: ReturnType<typeof createMetrics>): void {
-  app.get('/metrics', async (_request, reply) => reply.type(metrics.register.contentType).send(await metrics.register.metrics()))
+  app.get('/metrics', async (_request, reply) =>
+    reply.type(metrics.register.contentType).send(await metrics.register.metrics()),
+  )
 }

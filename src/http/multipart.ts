@@ -11,19 +11,23 @@ const LIMITS = { files: 8, fields: 64, parts: 72, fieldSize: 1024 * 1024, fileSi
  * multipart/form-data on the predict routes: the form is one instance. File fields become base64
  * strings (what imageSchema() accepts); text fields are read as JSON when they parse ("0.3" → 0.3), else kept as text.
  */
-export const multipartInstances = fp(async function multipartInstances(app: FastifyInstance): Promise<void> {
-  await app.register(multipart, { limits: LIMITS })
-  app.addHook('preValidation', async (request) => {
-    if (!request.isMultipart()) return
-    request.body = { instances: [await formInstance(request)] }
-  })
-}, { name: 'carafe-multipart' })
+export const multipartInstances = fp(
+  async function multipartInstances(app: FastifyInstance): Promise<void> {
+    await app.register(multipart, { limits: LIMITS })
+    app.addHook('preValidation', async (request) => {
+      if (!request.isMultipart()) return
+      request.body = { instances: [await formInstance(request)] }
+    })
+  },
+  { name: 'carafe-multipart' },
+)
 
 async function formInstance(request: FastifyRequest): Promise<Record<string, unknown>> {
   const instance: Record<string, unknown> = Object.create(null)
   const add = (key: string, value: unknown) => {
     if (!(key in instance)) instance[key] = value
-    else instance[key] = Array.isArray(instance[key]) ? [...(instance[key] as unknown[]), value] : [instance[key], value]
+    else
+      instance[key] = Array.isArray(instance[key]) ? [...(instance[key] as unknown[]), value] : [instance[key], value]
   }
   try {
     for await (const part of request.parts({ limits: LIMITS })) {
@@ -32,13 +36,23 @@ async function formInstance(request: FastifyRequest): Promise<Record<string, unk
     }
   } catch (error) {
     const code = (error as { code?: string }).code
-    if (code === 'FST_REQ_FILE_TOO_LARGE') throw new CarafeError('IMAGE_TOO_LARGE', `An uploaded file is larger than ${LIMITS.fileSize} bytes`, [{ limit: LIMITS.fileSize }])
+    if (code === 'FST_REQ_FILE_TOO_LARGE')
+      throw new CarafeError('IMAGE_TOO_LARGE', `An uploaded file is larger than ${LIMITS.fileSize} bytes`, [
+        { limit: LIMITS.fileSize },
+      ])
     if (code === 'FST_PARTS_LIMIT' || code === 'FST_FILES_LIMIT' || code === 'FST_FIELDS_LIMIT') {
-      throw new CarafeError('PAYLOAD_TOO_LARGE', `The form has too many parts (at most ${LIMITS.files} files and ${LIMITS.fields} fields)`)
+      throw new CarafeError(
+        'PAYLOAD_TOO_LARGE',
+        `The form has too many parts (at most ${LIMITS.files} files and ${LIMITS.fields} fields)`,
+      )
     }
     throw new CarafeError('INVALID_INPUT', `The multipart form could not be read: ${(error as Error).message}`)
   }
-  if (Object.keys(instance).length === 0) throw new CarafeError('INVALID_INPUT', 'The multipart form is empty; send the image as a file field (say "image") and parameters as text fields')
+  if (Object.keys(instance).length === 0)
+    throw new CarafeError(
+      'INVALID_INPUT',
+      'The multipart form is empty; send the image as a file field (say "image") and parameters as text fields',
+    )
   return { ...instance }
 }
 

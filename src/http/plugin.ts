@@ -18,7 +18,9 @@ export interface CarafePluginOptions {
  */
 export async function carafe(app: FastifyInstance, options: CarafePluginOptions): Promise<void> {
   const config = loadConfig({ flags: options.config ?? {} })
-  const descriptors = (await Promise.all(options.models.map((m) => (typeof m === 'string' ? loadModels(m) : [m])))).flat()
+  const descriptors = (
+    await Promise.all(options.models.map((m) => (typeof m === 'string' ? loadModels(m) : [m])))
+  ).flat()
   // the config's `models.<name>` settings (cache, batch, workers, …) apply here as in `carafe serve`
   const registry = new ModelRegistry(applyModelSettings(descriptors, config), config, app.log)
   const jobs = await openJobStore(config, app.log)

@@ -14,7 +14,9 @@ function timeoutFromHeader(raw: string | string[] | undefined): number | undefin
   if (raw === undefined) return undefined
   const value = Number(raw)
   if (typeof raw !== 'string' || !/^\d+$/.test(raw) || value < 1) {
-    throw new CarafeError('INVALID_INPUT', `${TIMEOUT_HEADER} must be a positive whole number of milliseconds`, [{ header: TIMEOUT_HEADER }])
+    throw new CarafeError('INVALID_INPUT', `${TIMEOUT_HEADER} must be a positive whole number of milliseconds`, [
+      { header: TIMEOUT_HEADER },
+    ])
   }
   return value
 }

@@ -11,7 +11,11 @@ import { v1Routes } from './routes/v1.js'
 import { v2Routes } from './routes/v2.js'
 
 /** Every Carafe route, for the standalone app and the plugin alike; the `api` scope holds what needs a key. */
-export async function registerRoutes(app: FastifyInstance, deps: AppDeps, secureApi?: (api: FastifyInstance) => Promise<void>): Promise<void> {
+export async function registerRoutes(
+  app: FastifyInstance,
+  deps: AppDeps,
+  secureApi?: (api: FastifyInstance) => Promise<void>,
+): Promise<void> {
   await app.register(opsRoutes, deps)
   await app.register(uiRoutes, deps)
   await app.register(openapiRoutes, deps)

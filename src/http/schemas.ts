@@ -2,7 +2,10 @@ import { Type, type Static } from 'typebox'
 import { ERRORS } from '../errors.js'
 
 export const PredictRequest = Type.Object({
-  instances: Type.Array(Type.Unknown(), { minItems: 1, description: 'one entry per instance, each matching the model input schema' }),
+  instances: Type.Array(Type.Unknown(), {
+    minItems: 1,
+    description: 'one entry per instance, each matching the model input schema',
+  }),
 })
 export type PredictRequest = Static<typeof PredictRequest>
 

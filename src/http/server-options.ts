@@ -10,12 +10,18 @@ export function serverOptions(config: Readonly<Config>): Record<string, unknown>
     requestTimeout: config.requestTimeoutMs,
   }
   if (!config.tlsCert && !config.tlsKey) {
-    if (config.http2) throw new ConfigError('config: http2 needs tlsCert and tlsKey (browsers speak HTTP/2 only over TLS)')
+    if (config.http2)
+      throw new ConfigError('config: http2 needs tlsCert and tlsKey (browsers speak HTTP/2 only over TLS)')
     return timeouts
   }
-  if (!config.tlsCert || !config.tlsKey) throw new ConfigError('config: tlsCert and tlsKey go together; give both or neither')
+  if (!config.tlsCert || !config.tlsKey)
+    throw new ConfigError('config: tlsCert and tlsKey go together; give both or neither')
   // allowHTTP1: an HTTP/2 server still answers HTTP/1.1 clients (curl without --http2, load balancer health checks)
-  const https = { cert: readPem(config.tlsCert, 'tlsCert'), key: readPem(config.tlsKey, 'tlsKey'), ...(config.http2 ? { allowHTTP1: true } : {}) }
+  const https = {
+    cert: readPem(config.tlsCert, 'tlsCert'),
+    key: readPem(config.tlsKey, 'tlsKey'),
+    ...(config.http2 ? { allowHTTP1: true } : {}),
+  }
   return { ...timeouts, https, ...(config.http2 ? { http2: true } : {}) }
 }
 
@@ -23,6 +29,8 @@ function readPem(path: string, key: string): Buffer {
   try {
     return readFileSync(path)
   } catch (error) {
-    throw new ConfigError(`config: ${key} cannot be read (${JSON.stringify(path)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`)
+    throw new ConfigError(
+      `config: ${key} cannot be read (${JSON.stringify(path)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+    )
   }
 }

@@ -24,7 +24,11 @@ export async function loadAll(paths: string[]): Promise<ModelDescriptor[]> {
   return all.filter((d, i) => all.findIndex((e) => key(e) === key(d)) === i)
 }
 
-export async function createCarafe({ descriptors, config, logger }: {
+export async function createCarafe({
+  descriptors,
+  config,
+  logger,
+}: {
   descriptors: ModelDescriptor[]
   config: Readonly<Config>
   logger: FastifyBaseLogger
@@ -42,11 +46,13 @@ export async function createCarafe({ descriptors, config, logger }: {
     started,
     async listen() {
       const url = await app.listen({ port: config.port, host: config.host })
-      markStarted(registry.start().then(() => {
-        logger.info({ models: registry.list().map((m) => m.name), url }, 'ready')
-        // background jobs go through the same predict path (queue, batcher, runner) as sync requests
-        jobs.start((job, options) => registry.get(job.model).predict(job.instances, options))
-      }))
+      markStarted(
+        registry.start().then(() => {
+          logger.info({ models: registry.list().map((m) => m.name), url }, 'ready')
+          // background jobs go through the same predict path (queue, batcher, runner) as sync requests
+          jobs.start((job, options) => registry.get(job.model).predict(job.instances, options))
+        }),
+      )
       return url
     },
     close() {

@@ -1,7 +1,16 @@
 import { randomUUID } from 'node:crypto'
 import { CarafeError, isErrorCode } from '../errors.js'
 import { JobLog } from './job-log.js'
-import { JOB_STATUSES, isFinal, type JobFinished, type JobRecord, type JobRunner, type JobStatus, type JobStore, type JobSubmission } from './store.js'
+import {
+  JOB_STATUSES,
+  isFinal,
+  type JobFinished,
+  type JobRecord,
+  type JobRunner,
+  type JobStatus,
+  type JobStore,
+  type JobSubmission,
+} from './store.js'
 
 export interface EmbeddedOptions {
   dir: string
@@ -45,7 +54,9 @@ export class EmbeddedJobStore implements JobStore {
     }
     await log.compact(jobs.values())
     const store = new EmbeddedJobStore(log, jobs, options)
-    const queued = [...jobs.values()].filter((job) => job.status === 'queued').sort((a, b) => a.createdAt.localeCompare(b.createdAt))
+    const queued = [...jobs.values()]
+      .filter((job) => job.status === 'queued')
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
     for (const job of jobs.values()) if (job.idempotencyKey) store.#byKey.set(job.idempotencyKey, job.id)
     store.#waiting.push(...queued.map((job) => job.id))
     store.#sweeper = setInterval(() => store.#sweep(), SWEEP_EVERY_MS).unref()
@@ -57,14 +68,25 @@ export class EmbeddedJobStore implements JobStore {
     if (idempotencyKey !== undefined) {
       const existing = this.#jobs.get(this.#byKey.get(idempotencyKey) ?? '')
       if (existing) {
-        if (existing.bodyHash !== bodyHash) throw new CarafeError('IDEMPOTENCY_CONFLICT', `Idempotency-Key "${idempotencyKey}" was used for job ${existing.id} with a different body; use a new key`)
+        if (existing.bodyHash !== bodyHash)
+          throw new CarafeError(
+            'IDEMPOTENCY_CONFLICT',
+            `Idempotency-Key "${idempotencyKey}" was used for job ${existing.id} with a different body; use a new key`,
+          )
         await this.#syncing.get(existing.id) // the first submit's answer first: if its write fails, so does this one
         return existing
       }
     }
     const job: JobRecord = {
-      id: randomUUID(), model, status: 'queued', instances, progress: 0, createdAt: new Date().toISOString(), attempts: 0,
-      ...(webhook ? { webhook } : {}), ...(idempotencyKey !== undefined ? { idempotencyKey, bodyHash } : {}),
+      id: randomUUID(),
+      model,
+      status: 'queued',
+      instances,
+      progress: 0,
+      createdAt: new Date().toISOString(),
+      attempts: 0,
+      ...(webhook ? { webhook } : {}),
+      ...(idempotencyKey !== undefined ? { idempotencyKey, bodyHash } : {}),
     }
     this.#jobs.set(job.id, job)
     if (idempotencyKey !== undefined) this.#byKey.set(idempotencyKey, job.id)
@@ -127,7 +149,12 @@ export class EmbeddedJobStore implements JobStore {
   }
 
   #pump(): void {
-    while (this.#runner && !this.#closed && this.#running.size < this.#options.concurrency && this.#waiting.length > 0) {
+    while (
+      this.#runner &&
+      !this.#closed &&
+      this.#running.size < this.#options.concurrency &&
+      this.#waiting.length > 0
+    ) {
       const job = this.#jobs.get(this.#waiting.shift()!)
       if (job?.status === 'queued') void this.#run(job, this.#runner)
     }
@@ -139,12 +166,21 @@ export class EmbeddedJobStore implements JobStore {
     Object.assign(job, { status: 'running', startedAt: new Date().toISOString(), attempts: job.attempts + 1 })
     try {
       // "running" is not logged: after a crash a running job is queued again either way, so it would cost an fsync for nothing
-      const result = await runner(job, { signal: controller.signal, onProgress: (fraction) => { if (job.status === 'running') job.progress = fraction } })
-      if (job.status === 'running' && !this.#closed) await this.#finish(job, { status: 'succeeded', result, progress: 1 })
+      const result = await runner(job, {
+        signal: controller.signal,
+        onProgress: (fraction) => {
+          if (job.status === 'running') job.progress = fraction
+        },
+      })
+      if (job.status === 'running' && !this.#closed)
+        await this.#finish(job, { status: 'succeeded', result, progress: 1 })
     } catch (error) {
       const code = (error as CarafeError).code
       if (job.status === 'running' && !this.#closed) {
-        await this.#finish(job, { status: 'failed', error: { code: isErrorCode(code) ? code : 'PREDICTION_FAILED', message: (error as Error).message } })
+        await this.#finish(job, {
+          status: 'failed',
+          error: { code: isErrorCode(code) ? code : 'PREDICTION_FAILED', message: (error as Error).message },
+        })
       }
     } finally {
       this.#running.delete(job.id)
@@ -156,7 +192,10 @@ export class EmbeddedJobStore implements JobStore {
     Object.assign(job, change, { finishedAt: new Date().toISOString() })
     await this.#log.write(job).catch(() => undefined)
     // a job that finished before its submit line was synced calls its webhook only once the submit is accepted
-    const accepted = await (this.#syncing.get(job.id) ?? Promise.resolve()).then(() => true, () => false)
+    const accepted = await (this.#syncing.get(job.id) ?? Promise.resolve()).then(
+      () => true,
+      () => false,
+    )
     if (accepted && this.#jobs.get(job.id) === job) this.#options.onFinished?.(job) // a dropped job is no longer in the map
   }
 

@@ -2,6 +2,15 @@ export { EmbeddedJobStore, type EmbeddedOptions } from './embedded.js'
 export { openJobStore } from './open.js'
 export { RedisJobStore, type RedisOptions } from './redis.js'
 export { JOB_STATUSES, isFinal } from './store.js'
-export type { JobError, JobFinished, JobRecord, JobRunner, JobStatus, JobStore, JobSubmission, RunOptions } from './store.js'
+export type {
+  JobError,
+  JobFinished,
+  JobRecord,
+  JobRunner,
+  JobStatus,
+  JobStore,
+  JobSubmission,
+  RunOptions,
+} from './store.js'
 export { jobView } from './view.js'
 export { SIGNATURE_HEADER, checkWebhook, deliverWebhook, signWebhook } from './webhook.js'

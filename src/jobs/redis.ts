@@ -2,7 +2,16 @@ import { randomUUID } from 'node:crypto'
 import { Queue, UnrecoverableError, WaitingError, Worker, type ConnectionOptions, type Job } from 'bullmq'
 import { Redis } from 'ioredis'
 import { CarafeError, isErrorCode } from '../errors.js'
-import { JOB_STATUSES, type JobError, type JobFinished, type JobRecord, type JobRunner, type JobStatus, type JobStore, type JobSubmission } from './store.js'
+import {
+  JOB_STATUSES,
+  type JobError,
+  type JobFinished,
+  type JobRecord,
+  type JobRunner,
+  type JobStatus,
+  type JobStore,
+  type JobSubmission,
+} from './store.js'
 
 export interface RedisOptions {
   /** redis://[user:password@]host[:port][/db][?prefix=name&lockDuration=ms&stalledInterval=ms] */
@@ -17,7 +26,14 @@ export interface RedisOptions {
   stalledIntervalMs?: number
 }
 
-interface JobData { model: string; instances: unknown[]; webhook?: string; idempotencyKey?: string; bodyHash?: string; error?: JobError }
+interface JobData {
+  model: string
+  instances: unknown[]
+  webhook?: string
+  idempotencyKey?: string
+  bodyHash?: string
+  error?: JobError
+}
 
 const QUEUE = 'carafe-jobs'
 const CANCEL_POLL_MS = 250 // how late a worker in another process notices a cancel
@@ -25,8 +41,11 @@ const CANCEL_POLL_MS = 250 // how late a worker in another process notices a can
 export function redisConnection(url: string): ConnectionOptions {
   const u = new URL(url)
   return {
-    host: u.hostname, port: Number(u.port || 6379), db: Number(u.pathname.slice(1) || 0),
-    ...(u.username ? { username: decodeURIComponent(u.username) } : {}), ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    host: u.hostname,
+    port: Number(u.port || 6379),
+    db: Number(u.pathname.slice(1) || 0),
+    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
     maxRetriesPerRequest: null, // BullMQ workers need it
   }
 }
@@ -37,7 +56,15 @@ function finishedState(job: Job<JobData, unknown[]>): JobStatus | undefined {
   return job.failedReason || job.data.error ? 'failed' : 'succeeded'
 }
 
-const STATE: Record<string, JobStatus> = { waiting: 'queued', delayed: 'queued', prioritized: 'queued', 'waiting-children': 'queued', active: 'running', completed: 'succeeded', failed: 'failed' }
+const STATE: Record<string, JobStatus> = {
+  waiting: 'queued',
+  delayed: 'queued',
+  prioritized: 'queued',
+  'waiting-children': 'queued',
+  active: 'running',
+  completed: 'succeeded',
+  failed: 'failed',
+}
 
 /** Jobs in Redis through BullMQ: any number of servers and `carafe worker`s share one queue. */
 export class RedisJobStore implements JobStore {
@@ -63,7 +90,11 @@ export class RedisJobStore implements JobStore {
     const query = new URL(options.url).searchParams
     const prefix = options.prefix ?? (query.get('prefix') || 'carafe')
     const ms = (name: string) => (Number(query.get(name)) > 0 ? Number(query.get(name)) : undefined)
-    options = { ...options, lockDurationMs: options.lockDurationMs ?? ms('lockDuration'), stalledIntervalMs: options.stalledIntervalMs ?? ms('stalledInterval') }
+    options = {
+      ...options,
+      lockDurationMs: options.lockDurationMs ?? ms('lockDuration'),
+      stalledIntervalMs: options.stalledIntervalMs ?? ms('stalledInterval'),
+    }
     // Auto-pipelining sends the commands of one tick in one socket write: the profile under the job bench showed the
     // per-command write as the largest cost. Not for the worker, whose connection blocks.
     const pipelined = { ...redisConnection(options.url), enableAutoPipelining: true }
@@ -74,17 +105,32 @@ export class RedisJobStore implements JobStore {
     return new RedisJobStore(queue, client, options, prefix)
   }
 
-  #key(kind: 'canceled' | 'idem', id: string) { return `${this.#prefix}:${QUEUE}:carafe-${kind}:${id}` }
+  #key(kind: 'canceled' | 'idem', id: string) {
+    return `${this.#prefix}:${QUEUE}:carafe-${kind}:${id}`
+  }
 
   async submit({ model, instances, webhook, idempotencyKey, bodyHash }: JobSubmission): Promise<JobRecord> {
     if (this.#closing) throw new CarafeError('SHUTTING_DOWN')
     const id = randomUUID()
     if (idempotencyKey !== undefined) {
       const redis = this.#client
-      const claimed = await redis.set(this.#key('idem', idempotencyKey), JSON.stringify({ id, bodyHash }), 'PX', this.#options.retentionMs, 'NX')
+      const claimed = await redis.set(
+        this.#key('idem', idempotencyKey),
+        JSON.stringify({ id, bodyHash }),
+        'PX',
+        this.#options.retentionMs,
+        'NX',
+      )
       if (claimed !== 'OK') {
-        const existing = JSON.parse((await redis.get(this.#key('idem', idempotencyKey))) ?? '{}') as { id?: string; bodyHash?: string }
-        if (existing.bodyHash !== bodyHash) throw new CarafeError('IDEMPOTENCY_CONFLICT', `Idempotency-Key "${idempotencyKey}" was used for job ${existing.id} with a different body; use a new key`)
+        const existing = JSON.parse((await redis.get(this.#key('idem', idempotencyKey))) ?? '{}') as {
+          id?: string
+          bodyHash?: string
+        }
+        if (existing.bodyHash !== bodyHash)
+          throw new CarafeError(
+            'IDEMPOTENCY_CONFLICT',
+            `Idempotency-Key "${idempotencyKey}" was used for job ${existing.id} with a different body; use a new key`,
+          )
         // the first submit may still be adding its job; wait for it briefly
         for (let i = 0; i < 100; i++) {
           const job = await this.get(existing.id!)
@@ -93,9 +139,19 @@ export class RedisJobStore implements JobStore {
         }
       }
     }
-    const data: JobData = { model, instances, ...(webhook ? { webhook } : {}), ...(idempotencyKey !== undefined ? { idempotencyKey, bodyHash } : {}) }
+    const data: JobData = {
+      model,
+      instances,
+      ...(webhook ? { webhook } : {}),
+      ...(idempotencyKey !== undefined ? { idempotencyKey, bodyHash } : {}),
+    }
     const retention = { age: Math.ceil(this.#options.retentionMs / 1000) }
-    const job = await this.#queue.add(model, data, { jobId: id, attempts: 1, removeOnComplete: retention, removeOnFail: retention })
+    const job = await this.#queue.add(model, data, {
+      jobId: id,
+      attempts: 1,
+      removeOnComplete: retention,
+      removeOnFail: retention,
+    })
     this.#seen.set(id, { model, status: 'queued' })
     return this.#record(job, 'queued')
   }
@@ -117,7 +173,8 @@ export class RedisJobStore implements JobStore {
 
   async cancel(id: string): Promise<JobRecord | undefined> {
     const current = await this.get(id)
-    if (!current || current.status === 'succeeded' || current.status === 'failed' || current.status === 'canceled') return current
+    if (!current || current.status === 'succeeded' || current.status === 'failed' || current.status === 'canceled')
+      return current
     const record: JobRecord = { ...current, status: 'canceled', finishedAt: new Date().toISOString() }
     delete record.result
     // the flag first: a worker that takes the job in between sees it and discards the run
@@ -131,7 +188,9 @@ export class RedisJobStore implements JobStore {
   start(runner: JobRunner): void {
     if (this.#worker || this.#closing) return
     this.#worker = new Worker<JobData, unknown[]>(QUEUE, (job, token) => this.#process(job, runner, token), {
-      connection: redisConnection(this.#options.url), prefix: this.#prefix, concurrency: this.#options.concurrency,
+      connection: redisConnection(this.#options.url),
+      prefix: this.#prefix,
+      concurrency: this.#options.concurrency,
       ...(this.#options.lockDurationMs ? { lockDuration: this.#options.lockDurationMs } : {}),
       ...(this.#options.stalledIntervalMs ? { stalledInterval: this.#options.stalledIntervalMs } : {}),
     })
@@ -161,15 +220,24 @@ export class RedisJobStore implements JobStore {
     this.#running.set(id, run)
     this.#seen.set(id, { model: job.data.model, status: 'running' })
     const poll = setInterval(() => {
-      void this.#client.exists(canceledKey).then((n) => { if (n) run.controller.abort() }, () => undefined)
+      void this.#client.exists(canceledKey).then(
+        (n) => {
+          if (n) run.controller.abort()
+        },
+        () => undefined,
+      )
     }, CANCEL_POLL_MS).unref()
     try {
       const record = this.#record(job, 'running')
       const result = await runner(record, {
         signal: run.controller.signal,
-        onProgress: (fraction) => { run.progress = fraction; void job.updateProgress(fraction).catch(() => undefined) },
+        onProgress: (fraction) => {
+          run.progress = fraction
+          void job.updateProgress(fraction).catch(() => undefined)
+        },
       })
-      if (!run.controller.signal.aborted) this.#finished({ ...record, status: 'succeeded', result, progress: 1, finishedAt: new Date().toISOString() })
+      if (!run.controller.signal.aborted)
+        this.#finished({ ...record, status: 'succeeded', result, progress: 1, finishedAt: new Date().toISOString() })
       return run.controller.signal.aborted ? [] : result
     } catch (error) {
       if (this.#closing && !(await this.#client.exists(canceledKey))) {
@@ -178,7 +246,10 @@ export class RedisJobStore implements JobStore {
       }
       if (run.controller.signal.aborted) return [] // canceled: the canceled record is what get() returns
       const code = (error as CarafeError).code
-      const jobError: JobError = { code: isErrorCode(code) ? code : 'PREDICTION_FAILED', message: (error as Error).message }
+      const jobError: JobError = {
+        code: isErrorCode(code) ? code : 'PREDICTION_FAILED',
+        message: (error as Error).message,
+      }
       await job.updateData({ ...job.data, error: jobError })
       this.#finished({ ...this.#record(job, 'failed'), error: jobError, finishedAt: new Date().toISOString() })
       throw new UnrecoverableError(jobError.message) // no BullMQ retries: a failed prediction fails the job
@@ -201,12 +272,24 @@ export class RedisJobStore implements JobStore {
   #record(job: Job<JobData, unknown[]>, status: JobStatus): JobRecord {
     const { model, instances, webhook, idempotencyKey, bodyHash, error } = job.data
     const local = this.#running.get(job.id!)
-    const progress = status === 'succeeded' ? 1 : status === 'queued' ? 0 : (local?.progress ?? (typeof job.progress === 'number' ? job.progress : 0))
+    const progress =
+      status === 'succeeded'
+        ? 1
+        : status === 'queued'
+          ? 0
+          : (local?.progress ?? (typeof job.progress === 'number' ? job.progress : 0))
     return {
-      id: job.id!, model, status, instances, progress, createdAt: new Date(job.timestamp).toISOString(), attempts: job.attemptsStarted ?? job.attemptsMade,
+      id: job.id!,
+      model,
+      status,
+      instances,
+      progress,
+      createdAt: new Date(job.timestamp).toISOString(),
+      attempts: job.attemptsStarted ?? job.attemptsMade,
       ...(status === 'succeeded' ? { result: job.returnvalue } : {}),
       ...(status === 'failed' ? { error: error ?? { code: 'PREDICTION_FAILED', message: job.failedReason } } : {}),
-      ...(webhook ? { webhook } : {}), ...(idempotencyKey !== undefined ? { idempotencyKey, bodyHash } : {}),
+      ...(webhook ? { webhook } : {}),
+      ...(idempotencyKey !== undefined ? { idempotencyKey, bodyHash } : {}),
       ...(job.processedOn ? { startedAt: new Date(job.processedOn).toISOString() } : {}),
       ...(job.finishedOn ? { finishedAt: new Date(job.finishedOn).toISOString() } : {}),
     }

@@ -19,26 +19,43 @@ export function checkWebhook(raw: string, allowedHosts: readonly string[], secre
   try {
     url = new URL(raw)
   } catch {
-    throw new CarafeError('WEBHOOK_NOT_ALLOWED', `webhook is not a URL: ${JSON.stringify(raw.slice(0, 100))}`, [{ field: 'webhook' }])
+    throw new CarafeError('WEBHOOK_NOT_ALLOWED', `webhook is not a URL: ${JSON.stringify(raw.slice(0, 100))}`, [
+      { field: 'webhook' },
+    ])
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new CarafeError('WEBHOOK_NOT_ALLOWED', 'webhook must be an http:// or https:// URL', [{ field: 'webhook' }])
   }
-  if (!secret) throw new CarafeError('WEBHOOK_NOT_ALLOWED', 'webhooks are off: set webhookSecret (and webhookHosts) in the server config', [{ field: 'webhook' }])
+  if (!secret)
+    throw new CarafeError(
+      'WEBHOOK_NOT_ALLOWED',
+      'webhooks are off: set webhookSecret (and webhookHosts) in the server config',
+      [{ field: 'webhook' }],
+    )
   if (!allowedHosts.includes(url.host) && !allowedHosts.includes(url.hostname)) {
-    throw new CarafeError('WEBHOOK_NOT_ALLOWED', `webhook host "${url.host}" is not in webhookHosts`, [{ field: 'webhook', host: url.host }])
+    throw new CarafeError('WEBHOOK_NOT_ALLOWED', `webhook host "${url.host}" is not in webhookHosts`, [
+      { field: 'webhook', host: url.host },
+    ])
   }
 }
 
 /** POST the final status, signed, retrying with exponential back-off on network errors and non-2xx answers. */
-export async function deliverWebhook(job: JobRecord, secret: string, log?: { warn(obj: unknown, msg: string): void }): Promise<boolean> {
+export async function deliverWebhook(
+  job: JobRecord,
+  secret: string,
+  log?: { warn(obj: unknown, msg: string): void },
+): Promise<boolean> {
   const body = JSON.stringify(jobView(job))
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, FIRST_DELAY_MS * 2 ** (attempt - 1)))
     try {
       const response = await fetch(job.webhook!, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signWebhook(body, secret), 'x-carafe-job-id': job.id },
+        headers: {
+          'content-type': 'application/json',
+          [SIGNATURE_HEADER]: signWebhook(body, secret),
+          'x-carafe-job-id': job.id,
+        },
         body,
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       })

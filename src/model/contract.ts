@@ -59,7 +59,9 @@ export interface ModelDefinition<In = unknown, Out = unknown> {
 }
 
 /** Adds types and checks the shape early; a plain object with the same fields works too. */
-export function defineModel<In = unknown, Out = unknown>(definition: ModelDefinition<In, Out>): ModelDefinition<In, Out> {
+export function defineModel<In = unknown, Out = unknown>(
+  definition: ModelDefinition<In, Out>,
+): ModelDefinition<In, Out> {
   const problem = definitionProblem(definition)
   if (problem) throw new TypeError(`defineModel: ${problem}`)
   return definition
@@ -67,16 +69,21 @@ export function defineModel<In = unknown, Out = unknown>(definition: ModelDefini
 
 /** Why a value is not a usable model definition, or undefined when it is. */
 export function definitionProblem(value: unknown): string | undefined {
-  if (!value || typeof value !== 'object') return 'default export is not a defineModel(...) result; did you forget "export default"?'
+  if (!value || typeof value !== 'object')
+    return 'default export is not a defineModel(...) result; did you forget "export default"?'
   const def = value as Partial<ModelDefinition>
   if (typeof def.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(def.name)) {
     return 'name must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit'
   }
   if (!def.input || typeof def.input !== 'object') return 'input must be a JSON Schema object describing one instance'
-  if (def.output !== undefined && (typeof def.output !== 'object' || def.output === null)) return 'output must be a JSON Schema object'
+  if (def.output !== undefined && (typeof def.output !== 'object' || def.output === null))
+    return 'output must be a JSON Schema object'
   if (typeof def.predict !== 'function') return 'predict(inputs, ctx) must be a function'
   if (def.setup !== undefined && typeof def.setup !== 'function') return 'setup(ctx) must be a function'
-  if (def.batch !== undefined && !(Number.isInteger(def.batch.maxSize) && def.batch.maxSize >= 1 && def.batch.maxDelayMs >= 0)) {
+  if (
+    def.batch !== undefined &&
+    !(Number.isInteger(def.batch.maxSize) && def.batch.maxSize >= 1 && def.batch.maxDelayMs >= 0)
+  ) {
     return 'batch must be { maxSize: integer >= 1, maxDelayMs: number >= 0 }'
   }
   return undefined

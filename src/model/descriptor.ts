@@ -4,9 +4,7 @@ import type { OnnxSignature } from './onnx-schema.js'
 import type { Preprocess } from './preprocess.js'
 
 /** Where the runner loads the model from. Only the loaders and the worker-side instantiate look at `kind`. */
-export type ModelSource =
-  | { kind: 'onnx'; path: string; signature: OnnxSignature }
-  | { kind: 'handler'; path: string }
+export type ModelSource = { kind: 'onnx'; path: string; signature: OnnxSignature } | { kind: 'handler'; path: string }
 
 /** Everything the server knows about a model without running it; plain data, so it crosses to worker threads. */
 export interface ModelDescriptor {
@@ -32,7 +30,10 @@ export interface ModelDescriptor {
 
 export class ModelLoadError extends Error {
   override name = 'ModelLoadError'
-  constructor(readonly file: string, problem: string) {
+  constructor(
+    readonly file: string,
+    problem: string,
+  ) {
     super(`${file}: ${problem}`)
   }
 }

@@ -14,16 +14,25 @@ import { Preprocess, preprocessedInputSchema } from './preprocess.js'
 export const MODEL_FILE = 'carafe.yaml'
 const MODEL_FILE_NAMES = ['model.onnx', 'model.ts', 'model.js', 'model.mjs']
 
-export const ModelDirConfig = Type.Object({
-  name: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' })),
-  description: Type.Optional(Type.String()),
-  model: Type.Optional(Type.String({ description: 'model file inside the version folder; default model.onnx, model.ts or model.js' })),
-  labels: Type.Optional(Type.Array(Type.String(), { minItems: 1 })),
-  examples: Type.Optional(Type.Array(Type.Unknown())),
-  preprocess: Type.Optional(Preprocess),
-  requires: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'model paths (relative to this folder) served alongside, e.g. the models a composed handler calls' })),
-  ...ModelSettings.properties,
-}, { additionalProperties: false })
+export const ModelDirConfig = Type.Object(
+  {
+    name: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' })),
+    description: Type.Optional(Type.String()),
+    model: Type.Optional(
+      Type.String({ description: 'model file inside the version folder; default model.onnx, model.ts or model.js' }),
+    ),
+    labels: Type.Optional(Type.Array(Type.String(), { minItems: 1 })),
+    examples: Type.Optional(Type.Array(Type.Unknown())),
+    preprocess: Type.Optional(Preprocess),
+    requires: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), {
+        description: 'model paths (relative to this folder) served alongside, e.g. the models a composed handler calls',
+      }),
+    ),
+    ...ModelSettings.properties,
+  },
+  { additionalProperties: false },
+)
 export type ModelDirConfig = Static<typeof ModelDirConfig>
 
 const validateDirConfig = new Ajv({ strict: false, coerceTypes: false }).compile<ModelDirConfig>(ModelDirConfig)
@@ -35,7 +44,9 @@ export async function loadDirectoryDescriptor(dir: string): Promise<ModelDescrip
   const version = await latestVersion(dir)
   const versionDir = version ? join(dir, version) : dir
   const file = await findModelFile(versionDir, config.model, configPath)
-  const base = file.endsWith('.onnx') ? await loadOnnxDescriptor(file, config.name ?? dirName(dir)) : await loadHandlerDescriptor(file)
+  const base = file.endsWith('.onnx')
+    ? await loadOnnxDescriptor(file, config.name ?? dirName(dir))
+    : await loadHandlerDescriptor(file)
   const { name, description, labels, examples, model: _file, batch, requires, preprocess, ...settings } = config
   const classify = labels !== undefined && base.source.kind === 'onnx'
   if (classify) checkLabelCount(labels, base, configPath)
@@ -49,7 +60,17 @@ export async function loadDirectoryDescriptor(dir: string): Promise<ModelDescrip
     classify,
     output: classify ? labelledOutputSchema(labels) : base.output,
     examples: examples ?? base.examples,
-    ...(preprocess ? { preprocess, input: preprocessedInputSchema(preprocess, base.input, base.source.kind === 'onnx' ? base.source.signature : undefined, configPath) } : {}),
+    ...(preprocess
+      ? {
+          preprocess,
+          input: preprocessedInputSchema(
+            preprocess,
+            base.input,
+            base.source.kind === 'onnx' ? base.source.signature : undefined,
+            configPath,
+          ),
+        }
+      : {}),
     batch: batch ?? base.batch,
     settings,
     ...(requires ? { requires: requires.map((path) => resolve(dir, path)) } : {}),
@@ -73,7 +94,10 @@ async function readDirConfig(path: string): Promise<ModelDirConfig> {
     const error = mostSpecific(validateDirConfig.errors!)
     const extra = (error.params as { additionalProperty?: string }).additionalProperty
     const allowed = extra ? '' : allowedFor(ModelDirConfig, error)
-    throw new ModelLoadError(path, `${keyOf(error)} ${extra ? 'is not a known key' : error.keyword === 'const' ? 'is not one of the allowed values' : error.message}${allowed ? ` (${allowed})` : ''}`)
+    throw new ModelLoadError(
+      path,
+      `${keyOf(error)} ${extra ? 'is not a known key' : error.keyword === 'const' ? 'is not one of the allowed values' : error.message}${allowed ? ` (${allowed})` : ''}`,
+    )
   }
   return value
 }
@@ -98,12 +122,18 @@ function checkLabelCount(labels: string[], base: ModelDescriptor, configPath: st
   const last = outputs[0].dims.at(-1)
   const rank = outputs[0].dims.length - (batched ? 1 : 0)
   if (outputs.length !== 1 || rank !== 1 || (last != null && last !== labels.length)) {
-    throw new ModelLoadError(configPath, `labels: ${labels.length} labels need one output of ${labels.length} scores per instance`)
+    throw new ModelLoadError(
+      configPath,
+      `labels: ${labels.length} labels need one output of ${labels.length} scores per instance`,
+    )
   }
 }
 
 export async function isFile(path: string): Promise<boolean> {
-  return stat(path).then((s) => s.isFile(), () => false)
+  return stat(path).then(
+    (s) => s.isFile(),
+    () => false,
+  )
 }
 
 function dirName(dir: string): string {

@@ -19,7 +19,8 @@ export async function importDefinition(path: string): Promise<ModelDefinition> {
   }
   // tsx may wrap a CommonJS-shaped default in another default
   let definition = module.default as unknown
-  if (definition && typeof definition === 'object' && 'default' in definition && !('predict' in definition)) definition = (definition as { default: unknown }).default
+  if (definition && typeof definition === 'object' && 'default' in definition && !('predict' in definition))
+    definition = (definition as { default: unknown }).default
   const problem = definitionProblem(definition)
   if (problem) throw new ModelLoadError(path, problem)
   return definition as ModelDefinition

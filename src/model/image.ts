@@ -23,13 +23,20 @@ const DATA_URL = /^data:([\w.+-]+\/[\w.+-]+)?((?:;[\w.+-]+=[\w.+-]+)*);base64,/i
 const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/
 
 /** JSON Schema of an image field: a base64 string, a data URL, or TF Serving's {"b64": "..."}. */
-export function imageSchema(description = 'an image (PNG, JPEG, WebP, GIF, TIFF…) as base64, a data URL, or {"b64": "..."}'): JsonSchema {
+export function imageSchema(
+  description = 'an image (PNG, JPEG, WebP, GIF, TIFF…) as base64, a data URL, or {"b64": "..."}',
+): JsonSchema {
   return {
     description,
     'x-carafe-image': true,
     oneOf: [
       { type: 'string', contentEncoding: 'base64', minLength: 1 },
-      { type: 'object', properties: { b64: { type: 'string', contentEncoding: 'base64', minLength: 1 } }, required: ['b64'], additionalProperties: false },
+      {
+        type: 'object',
+        properties: { b64: { type: 'string', contentEncoding: 'base64', minLength: 1 } },
+        required: ['b64'],
+        additionalProperties: false,
+      },
     ],
   }
 }
@@ -37,18 +44,26 @@ export function imageSchema(description = 'an image (PNG, JPEG, WebP, GIF, TIFF�
 /** The encoded bytes of an image value, checked against the byte limit before base64 is decoded. */
 export function imageBytes(value: unknown, limits: Partial<ImageLimits> = {}): Buffer {
   const { maxBytes } = { ...IMAGE_LIMITS, ...limits }
-  if (value instanceof Uint8Array) return checkBytes(Buffer.from(value.buffer, value.byteOffset, value.byteLength), maxBytes)
+  if (value instanceof Uint8Array)
+    return checkBytes(Buffer.from(value.buffer, value.byteOffset, value.byteLength), maxBytes)
   const raw = typeof value === 'string' ? value : (value as { b64?: unknown } | null)?.b64
-  if (typeof raw !== 'string') throw new CarafeError('INVALID_IMAGE', 'An image must be a base64 string, a data URL or {"b64": "..."}')
+  if (typeof raw !== 'string')
+    throw new CarafeError('INVALID_IMAGE', 'An image must be a base64 string, a data URL or {"b64": "..."}')
   let text = raw
   const dataUrl = DATA_URL.exec(text)
   if (dataUrl) text = text.slice(dataUrl[0].length)
-  else if (text.startsWith('data:')) throw new CarafeError('INVALID_IMAGE', 'A data URL image must be base64: data:image/png;base64,...')
+  else if (text.startsWith('data:'))
+    throw new CarafeError('INVALID_IMAGE', 'A data URL image must be base64: data:image/png;base64,...')
   // 4 base64 characters carry 3 bytes: refuse an oversized image before allocating it.
-  if (Math.floor((text.length * 3) / 4) > maxBytes + 3) throw tooLarge(`${Math.floor((text.length * 3) / 4)} bytes`, `${maxBytes} bytes`)
+  if (Math.floor((text.length * 3) / 4) > maxBytes + 3)
+    throw tooLarge(`${Math.floor((text.length * 3) / 4)} bytes`, `${maxBytes} bytes`)
   const compact = text.replace(/\s+/g, '')
-  if (compact.length === 0 || !BASE64.test(compact)) throw new CarafeError('INVALID_IMAGE', 'The image is not valid base64')
-  return checkBytes(Buffer.from(compact, compact.includes('-') || compact.includes('_') ? 'base64url' : 'base64'), maxBytes)
+  if (compact.length === 0 || !BASE64.test(compact))
+    throw new CarafeError('INVALID_IMAGE', 'The image is not valid base64')
+  return checkBytes(
+    Buffer.from(compact, compact.includes('-') || compact.includes('_') ? 'base64url' : 'base64'),
+    maxBytes,
+  )
 }
 
 /** Decode an image value into RGB pixels (EXIF orientation applied, transparency flattened onto white). */
@@ -60,7 +75,10 @@ export async function decodeImageInput(value: unknown, limits: Partial<ImageLimi
   try {
     ;({ width, height } = await sharp(bytes).metadata())
   } catch {
-    throw new CarafeError('INVALID_IMAGE', 'The data is not an image sharp can decode (PNG, JPEG, WebP, GIF, TIFF, AVIF, SVG)')
+    throw new CarafeError(
+      'INVALID_IMAGE',
+      'The data is not an image sharp can decode (PNG, JPEG, WebP, GIF, TIFF, AVIF, SVG)',
+    )
   }
   if (!width || !height) throw new CarafeError('INVALID_IMAGE', 'The image has no size')
   if (width * height > maxPixels) throw tooLarge(`${width}x${height} pixels`, `${maxPixels} pixels`)
@@ -75,7 +93,10 @@ export async function decodeImageInput(value: unknown, limits: Partial<ImageLimi
  * Any image sharp reads → packed 8-bit RGB, EXIF orientation applied and transparency flattened onto white
  * (text on a transparent background is usually dark ink meant for a light page). Throws a plain Error.
  */
-export async function decodeRgb(bytes: Buffer | Uint8Array, maxPixels: number = IMAGE_LIMITS.maxPixels): Promise<DecodedImage> {
+export async function decodeRgb(
+  bytes: Buffer | Uint8Array,
+  maxPixels: number = IMAGE_LIMITS.maxPixels,
+): Promise<DecodedImage> {
   const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels })
     .autoOrient()
     .flatten({ background: '#ffffff' })

@@ -14,11 +14,16 @@ export interface LoadedModel {
   predict(inputs: unknown[], ctx: PredictContext): Promise<unknown[]>
 }
 
-export async function instantiate(descriptor: ModelDescriptor, log: Logger, options: OnnxOptions = {}): Promise<LoadedModel> {
+export async function instantiate(
+  descriptor: ModelDescriptor,
+  log: Logger,
+  options: OnnxOptions = {},
+): Promise<LoadedModel> {
   const { source } = descriptor
-  const definition: Pick<ModelDefinition, 'setup' | 'predict'> = source.kind === 'onnx'
-    ? onnxDefinition(source.path, source.signature, options)
-    : await importDefinition(source.path)
+  const definition: Pick<ModelDefinition, 'setup' | 'predict'> =
+    source.kind === 'onnx'
+      ? onnxDefinition(source.path, source.signature, options)
+      : await importDefinition(source.path)
   const { preprocess } = descriptor
   const toFeeds = preprocess && source.kind === 'onnx' ? onnxFeeds(preprocess, source.signature) : (x: unknown) => x
   const labels = descriptor.classify ? descriptor.labels : undefined
@@ -26,7 +31,8 @@ export async function instantiate(descriptor: ModelDescriptor, log: Logger, opti
   const setupContext: SetupContext = {
     dir: descriptor.dir,
     log,
-    onnx: (path) => ort.InferenceSession.create(isAbsolute(path) ? path : join(descriptor.dir, path), sessionOptions(options)),
+    onnx: (path) =>
+      ort.InferenceSession.create(isAbsolute(path) ? path : join(descriptor.dir, path), sessionOptions(options)),
   }
   return {
     setup: async () => definition.setup?.(setupContext),
@@ -35,14 +41,18 @@ export async function instantiate(descriptor: ModelDescriptor, log: Logger, opti
       let outputs = await definition.predict(prepared, ctx)
       if (!Array.isArray(outputs) || outputs.length !== inputs.length) {
         // LitServe's "batch size mismatch": the whole batch fails, since rows cannot be matched to requests
-        throw new Error(`predict returned ${Array.isArray(outputs) ? outputs.length : typeof outputs} outputs for ${inputs.length} inputs; it must return one output per input, in order`)
+        throw new Error(
+          `predict returned ${Array.isArray(outputs) ? outputs.length : typeof outputs} outputs for ${inputs.length} inputs; it must return one output per input, in order`,
+        )
       }
       if (labels) outputs = outputs.map((row) => applyLabels(row, labels))
       if (checkOutputs) {
         try {
           checkOutputs(outputs)
         } catch (error) {
-          throw new Error(`predict returned an output that does not match the output schema: ${(error as Error).message}`)
+          throw new Error(
+            `predict returned an output that does not match the output schema: ${(error as Error).message}`,
+          )
         }
       }
       return outputs

@@ -8,7 +8,9 @@ export interface LabelledPrediction {
 /** A classifier's probability row → the top label and the probabilities by label. */
 export function applyLabels(row: unknown, labels: readonly string[]): LabelledPrediction {
   if (!Array.isArray(row) || row.length !== labels.length) {
-    throw new Error(`labels: the model returned ${Array.isArray(row) ? row.length : 'a non-array'} scores for ${labels.length} labels`)
+    throw new Error(
+      `labels: the model returned ${Array.isArray(row) ? row.length : 'a non-array'} scores for ${labels.length} labels`,
+    )
   }
   let top = 0
   for (let i = 1; i < row.length; i++) if ((row[i] as number) > (row[top] as number)) top = i

@@ -36,13 +36,17 @@ async function loadPath(path: string): Promise<ModelDescriptor[]> {
     const ext = extname(absolute)
     if (ext === '.onnx') return [await loadOnnxDescriptor(absolute)]
     if (HANDLER_EXTENSIONS.has(ext)) return [await loadHandlerDescriptor(absolute)]
-    throw new ModelLoadError(path, `unsupported file type "${ext}" (serve an .onnx file, a .ts/.js handler module or a model directory)`)
+    throw new ModelLoadError(
+      path,
+      `unsupported file type "${ext}" (serve an .onnx file, a .ts/.js handler module or a model directory)`,
+    )
   }
   if (await isFile(join(absolute, MODEL_FILE))) return [await loadDirectoryDescriptor(absolute)]
   const entries = await readdir(absolute, { withFileTypes: true })
   const children = entries.filter((e) => e.isDirectory()).map((e) => join(absolute, e.name))
   const modelDirs = []
   for (const child of children) if (await isFile(join(child, MODEL_FILE))) modelDirs.push(child)
-  if (modelDirs.length === 0) throw new ModelLoadError(path, `not a model directory (no ${MODEL_FILE}) and holds no model directories`)
+  if (modelDirs.length === 0)
+    throw new ModelLoadError(path, `not a model directory (no ${MODEL_FILE}) and holds no model directories`)
   return Promise.all(modelDirs.sort().map(loadDirectoryDescriptor))
 }

@@ -11,15 +11,23 @@ export interface OnnxOptions {
 type Instance = unknown
 type TypedArrayConstructor = new (length: number) => { [index: number]: unknown; length: number }
 
-const ARRAYS: Record<OrtType, TypedArrayConstructor> = { ...TYPED_ARRAYS, string: Array as unknown as TypedArrayConstructor }
+const ARRAYS: Record<OrtType, TypedArrayConstructor> = {
+  ...TYPED_ARRAYS,
+  string: Array as unknown as TypedArrayConstructor,
+}
 const fromElement = (x: unknown): unknown => (typeof x === 'bigint' ? Number(x) : x)
 
 /** An ONNX file as a model definition: instances are stacked along the batch dimension into one run. */
-export function onnxDefinition(path: string, signature: OnnxSignature, options: OnnxOptions = {}): Pick<ModelDefinition, 'setup' | 'predict'> {
+export function onnxDefinition(
+  path: string,
+  signature: OnnxSignature,
+  options: OnnxOptions = {},
+): Pick<ModelDefinition, 'setup' | 'predict'> {
   let session: ort.InferenceSession
   const { inputs, outputs, batched } = signature
   const single = inputs.length === 1
-  const tensorsOf = (instance: Instance): unknown[] => (single ? [instance] : inputs.map((i) => (instance as Record<string, unknown>)[i.name]))
+  const tensorsOf = (instance: Instance): unknown[] =>
+    single ? [instance] : inputs.map((i) => (instance as Record<string, unknown>)[i.name])
 
   async function runGroup(group: Instance[]): Promise<unknown[]> {
     const feeds: Record<string, ort.Tensor> = {}
@@ -29,7 +37,11 @@ export function onnxDefinition(path: string, signature: OnnxSignature, options: 
     })
     const results = await session.run(feeds)
     const perOutput = outputs.map((o) => split(results[o.name], batched ? group.length : 0))
-    return group.map((_, row) => (perOutput.length === 1 ? perOutput[0][row] : Object.fromEntries(outputs.map((o, k) => [o.name, perOutput[k][row]]))))
+    return group.map((_, row) =>
+      perOutput.length === 1
+        ? perOutput[0][row]
+        : Object.fromEntries(outputs.map((o, k) => [o.name, perOutput[k][row]])),
+    )
   }
 
   return {
@@ -40,7 +52,11 @@ export function onnxDefinition(path: string, signature: OnnxSignature, options: 
       // Only instances of the same shape stack; a batch of mixed dynamic shapes runs as several groups.
       const groups = new Map<string, number[]>()
       instances.forEach((instance, i) => {
-        const key = batched ? tensorsOf(instance).map((t) => JSON.stringify((shapeOf(t) as { shape: number[] }).shape)).join('|') : String(i)
+        const key = batched
+          ? tensorsOf(instance)
+              .map((t) => JSON.stringify((shapeOf(t) as { shape: number[] }).shape))
+              .join('|')
+          : String(i)
         const list = groups.get(key) ?? []
         list.push(i)
         groups.set(key, list)

@@ -21,7 +21,19 @@ const ELEMENT_TYPES: Record<number, { ort: OrtType; json: 'number' | 'integer' |
   13: { ort: 'uint64', json: 'integer' },
 }
 
-export type OrtType = 'float32' | 'float64' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64' | 'bool' | 'string'
+export type OrtType =
+  | 'float32'
+  | 'float64'
+  | 'int8'
+  | 'uint8'
+  | 'int16'
+  | 'uint16'
+  | 'int32'
+  | 'uint32'
+  | 'int64'
+  | 'uint64'
+  | 'bool'
+  | 'string'
 
 export interface TensorInfo {
   name: string
@@ -43,7 +55,12 @@ export async function readOnnxSignature(path: string): Promise<OnnxSignature> {
   try {
     bytes = await readFile(path)
   } catch (error) {
-    throw new ModelLoadError(path, (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : `cannot read (${(error as Error).message})`)
+    throw new ModelLoadError(
+      path,
+      (error as NodeJS.ErrnoException).code === 'ENOENT'
+        ? 'file not found'
+        : `cannot read (${(error as Error).message})`,
+    )
   }
   let model: InstanceType<typeof onnx.ModelProto>
   try {
@@ -52,14 +69,21 @@ export async function readOnnxSignature(path: string): Promise<OnnxSignature> {
     throw new ModelLoadError(path, `not a valid ONNX file (${(error as Error).message})`)
   }
   const graph = model.graph
-  if (!graph || !graph.node?.length || !graph.output?.length) throw new ModelLoadError(path, 'not a valid ONNX file (no graph, nodes or outputs)')
+  if (!graph || !graph.node?.length || !graph.output?.length)
+    throw new ModelLoadError(path, 'not a valid ONNX file (no graph, nodes or outputs)')
   // Older exporters list initializers among the inputs; those are weights, not inputs.
   const weights = new Set((graph.initializer ?? []).map((t) => t.name))
   const toInfo = (value: onnxProto.onnx.IValueInfoProto): TensorInfo => {
     const tensor = value.type?.tensorType
     const element = tensor ? ELEMENT_TYPES[tensor.elemType ?? 0] : undefined
-    if (!tensor || !element) throw new ModelLoadError(path, `${value.name}: unsupported type (only tensors of numbers, booleans and strings are served)`)
-    const dims = (tensor.shape?.dim ?? []).map((d) => (d.dimValue != null && Number(d.dimValue) > 0 ? Number(d.dimValue) : null))
+    if (!tensor || !element)
+      throw new ModelLoadError(
+        path,
+        `${value.name}: unsupported type (only tensors of numbers, booleans and strings are served)`,
+      )
+    const dims = (tensor.shape?.dim ?? []).map((d) =>
+      d.dimValue != null && Number(d.dimValue) > 0 ? Number(d.dimValue) : null,
+    )
     return { name: value.name ?? '', type: element.ort, dims }
   }
   const inputs = (graph.input ?? []).filter((v) => !weights.has(v.name ?? '')).map(toInfo)
@@ -95,7 +119,11 @@ function nestedArraySchema(dims: (number | null)[], leaf: string): JsonSchema {
   if (dims.length === 0) return { type: leaf }
   const [first, ...rest] = dims
   const items = nestedArraySchema(rest, leaf)
-  const schema: JsonSchema = { type: 'array', items, ...(first === null ? { minItems: 1 } : { minItems: first, maxItems: first }) }
+  const schema: JsonSchema = {
+    type: 'array',
+    items,
+    ...(first === null ? { minItems: 1 } : { minItems: first, maxItems: first }),
+  }
   // Dynamic inner dimensions must still form a rectangle, which plain JSON Schema cannot say.
   if (rest.length > 0) schema['x-rectangular'] = true
   return schema

@@ -3,12 +3,31 @@ import type { OrtType } from './onnx-schema.js'
 import { flattenInto, type TensorLike } from './tensor.js'
 
 type NumericType = Exclude<OrtType, 'string'>
-type TypedArray = Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array
+type TypedArray =
+  | Float32Array
+  | Float64Array
+  | Int8Array
+  | Uint8Array
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | BigInt64Array
+  | BigUint64Array
 
 /** The typed array onnxruntime-node takes for each element type. */
 export const TYPED_ARRAYS: Record<NumericType, new (length: number) => TypedArray> = {
-  float32: Float32Array, float64: Float64Array, int8: Int8Array, uint8: Uint8Array, int16: Int16Array,
-  uint16: Uint16Array, int32: Int32Array, uint32: Uint32Array, int64: BigInt64Array, uint64: BigUint64Array, bool: Uint8Array,
+  float32: Float32Array,
+  float64: Float64Array,
+  int8: Int8Array,
+  uint8: Uint8Array,
+  int16: Int16Array,
+  uint16: Uint16Array,
+  int32: Int32Array,
+  uint32: Uint32Array,
+  int64: BigInt64Array,
+  uint64: BigUint64Array,
+  bool: Uint8Array,
 }
 
 /** How a JSON value becomes a tensor element of `type`. */
@@ -39,7 +58,13 @@ export function isPackedRows(value: unknown): value is PackedRows {
  */
 export function rowPacker(descriptor: ModelDescriptor): ((instances: unknown[]) => PackedRows | undefined) | undefined {
   const { source } = descriptor
-  if (source.kind !== 'onnx' || descriptor.preprocess || !source.signature.batched || source.signature.inputs.length !== 1) return undefined
+  if (
+    source.kind !== 'onnx' ||
+    descriptor.preprocess ||
+    !source.signature.batched ||
+    source.signature.inputs.length !== 1
+  )
+    return undefined
   const type = source.signature.inputs[0].type
   if (type === 'string') return undefined
   const convert = toElement(type)
@@ -61,7 +86,10 @@ export function rowPacker(descriptor: ModelDescriptor): ((instances: unknown[]) 
 /** The rows again, as TensorLike views on the one buffer (no copy), which the ONNX predictor stacks like nested arrays. */
 export function unpackRows({ data, rowDims, rows }: PackedRows): TensorLike[] {
   const stride = rowDims.reduce((a, b) => a * b, 1)
-  return Array.from({ length: rows }, (_, r) => ({ data: data.subarray(r * stride, (r + 1) * stride) as unknown as ArrayLike<number>, dims: rowDims }))
+  return Array.from({ length: rows }, (_, r) => ({
+    data: data.subarray(r * stride, (r + 1) * stride) as unknown as ArrayLike<number>,
+    dims: rowDims,
+  }))
 }
 
 /** The shape read down the first elements; validation already made each instance rectangular. */

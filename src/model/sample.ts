@@ -1,7 +1,8 @@
 import type { JsonSchema } from './contract.js'
 
 // An 8x8 white PNG: a warm-up image for image fields (decodes, resizes and runs like any other).
-const WHITE_8X8_PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAACXBIWXMAAAPoAAAD6AG1e1JrAAAAD0lEQVQImWP4jwMwDC0JALoev0GybL49AAAAAElFTkSuQmCC'
+const WHITE_8X8_PNG =
+  'iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAACXBIWXMAAAPoAAAD6AG1e1JrAAAAD0lEQVQImWP4jwMwDC0JALoev0GybL49AAAAAElFTkSuQmCC'
 
 /** A smallest valid-looking instance for warm-up when a model ships no example; undefined when the schema is too open to guess. */
 export function sampleInstance(schema: JsonSchema): unknown {

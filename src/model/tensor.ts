@@ -5,7 +5,12 @@ export interface TensorLike {
 }
 
 export function isTensorLike(value: unknown): value is TensorLike {
-  return typeof value === 'object' && value !== null && ArrayBuffer.isView((value as TensorLike).data) && Array.isArray((value as TensorLike).dims)
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    ArrayBuffer.isView((value as TensorLike).data) &&
+    Array.isArray((value as TensorLike).dims)
+  )
 }
 
 /** Shape of a rectangular nested array (or a TensorLike), or the JSON pointer of the first place it is ragged. */
@@ -32,7 +37,12 @@ function findRagged(value: unknown, shape: number[], depth: number, path: string
 }
 
 /** Flatten a rectangular nested array into `target` starting at `offset`; returns the next offset. */
-export function flattenInto(value: unknown, target: { [index: number]: unknown }, offset: number, convert: (x: unknown) => unknown): number {
+export function flattenInto(
+  value: unknown,
+  target: { [index: number]: unknown },
+  offset: number,
+  convert: (x: unknown) => unknown,
+): number {
   if (isTensorLike(value)) {
     for (let i = 0; i < value.data.length; i++) target[offset + i] = convert(value.data[i])
     return offset + value.data.length
@@ -46,7 +56,12 @@ export function flattenInto(value: unknown, target: { [index: number]: unknown }
 }
 
 /** Rebuild a nested array of the given shape from a flat array-like, starting at `offset`. */
-export function unflatten(data: ArrayLike<unknown>, shape: readonly number[], offset = 0, convert: (x: unknown) => unknown = (x) => x): unknown {
+export function unflatten(
+  data: ArrayLike<unknown>,
+  shape: readonly number[],
+  offset = 0,
+  convert: (x: unknown) => unknown = (x) => x,
+): unknown {
   if (shape.length === 0) return convert(data[offset])
   const [first, ...rest] = shape
   const stride = rest.reduce((a, b) => a * b, 1)

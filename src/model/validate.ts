@@ -11,7 +11,14 @@ export interface InstanceProblem {
 
 // No coercion: "5.1" in a number array is an error, not a number (STYLE gotcha 1). allErrors stays off (DoS).
 // strictNumbers: NaN and Infinity (JSON's 1e999) are not numbers; strict: false alone would turn that off.
-const ajv = new Ajv({ coerceTypes: false, useDefaults: false, allErrors: false, strict: false, strictNumbers: true, allowUnionTypes: true })
+const ajv = new Ajv({
+  coerceTypes: false,
+  useDefaults: false,
+  allErrors: false,
+  strict: false,
+  strictNumbers: true,
+  allowUnionTypes: true,
+})
 ajv.addKeyword({
   keyword: 'x-rectangular',
   schemaType: 'boolean',
@@ -20,11 +27,13 @@ ajv.addKeyword({
     if (!wanted) return true
     const result = shapeOf(data)
     if ('shape' in result) return true
-    ;(rectangular as unknown as { errors: Partial<ErrorObject>[] }).errors = [{
-      keyword: 'x-rectangular',
-      message: `must be a rectangular nested array (ragged at ${result.raggedAt || '/'})`,
-      params: {},
-    }]
+    ;(rectangular as unknown as { errors: Partial<ErrorObject>[] }).errors = [
+      {
+        keyword: 'x-rectangular',
+        message: `must be a rectangular nested array (ragged at ${result.raggedAt || '/'})`,
+        params: {},
+      },
+    ]
     return false
   },
 })
@@ -48,7 +57,9 @@ export function compileInstanceValidator(schema: JsonSchema, what = 'input'): (i
 }
 
 function describe(error: ErrorObject): string {
-  if (error.keyword === 'enum') return `${error.message}: ${JSON.stringify((error.params as { allowedValues: unknown[] }).allowedValues)}`
-  if (error.keyword === 'additionalProperties') return `unknown property "${(error.params as { additionalProperty: string }).additionalProperty}"`
+  if (error.keyword === 'enum')
+    return `${error.message}: ${JSON.stringify((error.params as { allowedValues: unknown[] }).allowedValues)}`
+  if (error.keyword === 'additionalProperties')
+    return `unknown property "${(error.params as { additionalProperty: string }).additionalProperty}"`
   return error.message ?? 'is invalid'
 }

@@ -26,7 +26,10 @@ export function spawnRunner({ isolation = 'thread', maxMemoryMb }: SpawnOptions)
 }
 
 function spawnThread(maxMemoryMb?: number): RunnerChannel {
-  const worker = new Worker(new URL('./worker-entry.js', import.meta.url), maxMemoryMb ? { resourceLimits: { maxOldGenerationSizeMb: maxMemoryMb } } : {})
+  const worker = new Worker(
+    new URL('./worker-entry.js', import.meta.url),
+    maxMemoryMb ? { resourceLimits: { maxOldGenerationSizeMb: maxMemoryMb } } : {},
+  )
   return {
     post: (message, transfer) => worker.postMessage(message, transfer),
     onMessage: (fn) => worker.on('message', fn),
@@ -52,10 +55,11 @@ function spawnProcess(maxMemoryMb?: number): RunnerChannel {
     onMessage: (fn) => child.on('message', (message) => fn(message as FromWorker)),
     onError: (fn) => child.on('error', fn),
     onExit: (fn) => child.on('exit', (code) => fn(code)),
-    kill: () => new Promise((resolve) => {
-      if (exited) return resolve()
-      child.once('exit', () => resolve())
-      child.kill('SIGKILL')
-    }),
+    kill: () =>
+      new Promise((resolve) => {
+        if (exited) return resolve()
+        child.once('exit', () => resolve())
+        child.kill('SIGKILL')
+      }),
   }
 }

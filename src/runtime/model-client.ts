@@ -18,17 +18,26 @@ export class ModelClient implements Models {
   }
 
   get(name: string): ModelHandle {
-    if (typeof name !== 'string' || name.length === 0) throw new TypeError('ctx.models.get(name): name must be the name of a served model')
+    if (typeof name !== 'string' || name.length === 0)
+      throw new TypeError('ctx.models.get(name): name must be the name of a served model')
     if (/^https?:\/\//.test(name)) return remoteModel(name)
     // A model waiting on its own queue while holding its runner would wait until its deadline.
     if (name === this.#self) throw new TypeError(`ctx.models.get("${name}"): a model cannot call itself`)
     return {
-      predict: (instances, options = {}) => new Promise((resolve, reject) => {
-        if (!Array.isArray(instances)) return reject(new TypeError(`ctx.models.get("${name}").predict(instances): instances must be an array`))
-        const callId = this.#nextId++
-        this.#pending.set(callId, { resolve, reject })
-        this.#send({ type: 'call', callId, model: name, instances, ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) })
-      }),
+      predict: (instances, options = {}) =>
+        new Promise((resolve, reject) => {
+          if (!Array.isArray(instances))
+            return reject(new TypeError(`ctx.models.get("${name}").predict(instances): instances must be an array`))
+          const callId = this.#nextId++
+          this.#pending.set(callId, { resolve, reject })
+          this.#send({
+            type: 'call',
+            callId,
+            model: name,
+            instances,
+            ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+          })
+        }),
     }
   }
 

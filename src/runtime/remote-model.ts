@@ -23,14 +23,21 @@ export function remoteModel(url: string): ModelHandle {
           signal: AbortSignal.timeout(timeoutMs),
         })
       } catch (error) {
-        if ((error as Error).name === 'TimeoutError') throw new CarafeError('DEADLINE_EXCEEDED', `${endpoint.origin}${endpoint.pathname} did not answer within ${timeoutMs} ms`)
+        if ((error as Error).name === 'TimeoutError')
+          throw new CarafeError(
+            'DEADLINE_EXCEEDED',
+            `${endpoint.origin}${endpoint.pathname} did not answer within ${timeoutMs} ms`,
+          )
         throw new Error(`${endpoint.origin}${endpoint.pathname}: ${(error as Error).message}`)
       }
-      const body = (await response.json().catch(() => undefined)) as { predictions?: unknown[]; error?: { code?: unknown; message?: string } } | undefined
+      const body = (await response.json().catch(() => undefined)) as
+        | { predictions?: unknown[]; error?: { code?: unknown; message?: string } }
+        | undefined
       if (response.ok && Array.isArray(body?.predictions)) return body.predictions
       // A refusal from another Carafe keeps its code (say INVALID_INPUT); anything else is this model failing.
       const code = body?.error?.code
-      if (isErrorCode(code) && response.status < 500) throw new CarafeError(code, `${endpoint.pathname}: ${body?.error?.message ?? ''}`)
+      if (isErrorCode(code) && response.status < 500)
+        throw new CarafeError(code, `${endpoint.pathname}: ${body?.error?.message ?? ''}`)
       throw new Error(`${endpoint.origin}${endpoint.pathname} answered ${response.status}`)
     },
   }

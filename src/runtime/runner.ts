@@ -59,7 +59,12 @@ export class WorkerRunner implements Runner {
   readonly #caller: ModelCaller | undefined
   readonly #pack: ((instances: unknown[]) => PackedRows | undefined) | undefined
 
-  constructor(descriptor: ModelDescriptor, log: Logger, options: RunnerOptions & SpawnOptions = {}, caller?: ModelCaller) {
+  constructor(
+    descriptor: ModelDescriptor,
+    log: Logger,
+    options: RunnerOptions & SpawnOptions = {},
+    caller?: ModelCaller,
+  ) {
     this.#descriptor = descriptor
     this.#pack = rowPacker(descriptor)
     this.#log = log
@@ -90,7 +95,8 @@ export class WorkerRunner implements Runner {
         } else if (message.type === 'fatal') {
           this.#log.error({ model: this.#descriptor.name, stack: message.stack }, message.message)
           if (!started) reject(new Error(message.message))
-        } else if (message.type === 'call') answerCall(message, this.#caller, (answer) => channel.post(answer)) // ctx.models, answered to the runner that asked
+        } else if (message.type === 'call')
+          answerCall(message, this.#caller, (answer) => channel.post(answer)) // ctx.models, answered to the runner that asked
         else this.#onMessage(message)
       })
       channel.onError((error) => {
@@ -102,12 +108,17 @@ export class WorkerRunner implements Runner {
         this.#channel = undefined
         if (this.#state === 'closed') return
         this.#failInFlight(new CarafeError('RUNNER_CRASHED'))
-        if (!started) return reject(new Error(`${this.#descriptor.name}: the runner exited with code ${code} during setup`))
+        if (!started)
+          return reject(new Error(`${this.#descriptor.name}: the runner exited with code ${code} during setup`))
         this.#log.error({ model: this.#descriptor.name, code }, 'runner exited; restarting')
         this.#state = 'down'
         this.#scheduleRestart()
       })
-      channel.post({ type: 'init', descriptor: this.#descriptor, options: { intraOpNumThreads: this.#options.intraOpNumThreads } })
+      channel.post({
+        type: 'init',
+        descriptor: this.#descriptor,
+        options: { intraOpNumThreads: this.#options.intraOpNumThreads },
+      })
     })
   }
 
@@ -119,7 +130,8 @@ export class WorkerRunner implements Runner {
 
   run(inputs: unknown[], { signal, onProgress, deadline }: RunOptions = {}): Promise<unknown[]> {
     const channel = this.#channel
-    if (!channel || this.#state !== 'ready') return Promise.reject(new CarafeError('RUNNER_CRASHED', 'The model runner is not running; it is being restarted'))
+    if (!channel || this.#state !== 'ready')
+      return Promise.reject(new CarafeError('RUNNER_CRASHED', 'The model runner is not running; it is being restarted'))
     const id = this.#nextId++
     return new Promise((resolve, reject) => {
       const pending: Pending = { resolve, reject, onProgress }
@@ -130,7 +142,8 @@ export class WorkerRunner implements Runner {
       this.#pending.set(id, pending)
       signal?.addEventListener('abort', () => channel.post({ type: 'cancel', id } satisfies ToWorker), { once: true })
       const packed = this.#pack?.(inputs)
-      if (packed) channel.post({ type: 'predict', id, inputs: packed } satisfies ToWorker, [packed.data.buffer as ArrayBuffer])
+      if (packed)
+        channel.post({ type: 'predict', id, inputs: packed } satisfies ToWorker, [packed.data.buffer as ArrayBuffer])
       else channel.post({ type: 'predict', id, inputs } satisfies ToWorker)
     })
   }
@@ -147,10 +160,15 @@ export class WorkerRunner implements Runner {
   /** A run outlived its batch's deadline: the runner is stuck (or far too slow); kill it and start a fresh one. */
   #onHang(channel: RunnerChannel, id: number): void {
     if (this.#channel !== channel || !this.#pending.has(id) || this.#state === 'closed') return
-    this.#log.error({ model: this.#descriptor.name }, 'runner stuck past the deadline of its batch; terminating and replacing it')
+    this.#log.error(
+      { model: this.#descriptor.name },
+      'runner stuck past the deadline of its batch; terminating and replacing it',
+    )
     this.#channel = undefined
     this.#state = 'down'
-    this.#failInFlight(new CarafeError('DEADLINE_EXCEEDED', 'The model did not finish in time; its runner was stopped and replaced'))
+    this.#failInFlight(
+      new CarafeError('DEADLINE_EXCEEDED', 'The model did not finish in time; its runner was stopped and replaced'),
+    )
     void channel.kill().finally(() => this.#restart())
   }
 
@@ -160,7 +178,11 @@ export class WorkerRunner implements Runner {
         this.#take(message.id)?.resolve(message.outputs)
         break
       case 'error': {
-        const error = new CarafeError(message.code, message.code === 'PREDICTION_FAILED' ? undefined : message.message, message.code === 'PREDICTION_FAILED' ? undefined : message.details)
+        const error = new CarafeError(
+          message.code,
+          message.code === 'PREDICTION_FAILED' ? undefined : message.message,
+          message.code === 'PREDICTION_FAILED' ? undefined : message.details,
+        )
         error.cause = { message: message.message, stack: message.stack }
         this.#take(message.id)?.reject(error)
         break

@@ -1,5 +1,13 @@
 import { isErrorCode } from '../errors.js'
-import { instantiate, isPackedRows, sampleInstance, unpackRows, type LoadedModel, type Logger, type PackedRows } from '../model/index.js'
+import {
+  instantiate,
+  isPackedRows,
+  sampleInstance,
+  unpackRows,
+  type LoadedModel,
+  type Logger,
+  type PackedRows,
+} from '../model/index.js'
 import { ModelClient } from './model-client.js'
 import type { FromWorker, ToWorker } from './protocol.js'
 
@@ -49,11 +57,19 @@ export function servePort(port: Port): void {
       await model.setup()
       const started = performance.now()
       const sample = descriptor.examples[0] ?? sampleInstance(descriptor.input)
-      if (sample === undefined) log.warn({ model: descriptor.name }, 'no example input and none can be derived from the schema: warm-up skipped')
+      if (sample === undefined)
+        log.warn(
+          { model: descriptor.name },
+          'no example input and none can be derived from the schema: warm-up skipped',
+        )
       else await model.predict([sample], { signal: new AbortController().signal, progress() {}, log, models })
       send({ type: 'ready', warmupMs: performance.now() - started })
     } catch (error) {
-      send({ type: 'fatal', message: `${descriptor.name}: setup or warm-up failed: ${(error as Error)?.message ?? error}`, stack: (error as Error)?.stack })
+      send({
+        type: 'fatal',
+        message: `${descriptor.name}: setup or warm-up failed: ${(error as Error)?.message ?? error}`,
+        stack: (error as Error)?.stack,
+      })
       // let the message flush before the exit ends the thread or process
       setTimeout(() => process.exit(1), 20)
     }
@@ -65,7 +81,8 @@ export function servePort(port: Port): void {
     try {
       const outputs = await model!.predict(isPackedRows(inputs) ? unpackRows(inputs) : inputs, {
         signal: controller.signal,
-        progress: (fraction) => send({ type: 'progress', id, fraction: Math.min(1, Math.max(0, Number(fraction) || 0)) }),
+        progress: (fraction) =>
+          send({ type: 'progress', id, fraction: Math.min(1, Math.max(0, Number(fraction) || 0)) }),
         log,
         models,
       })

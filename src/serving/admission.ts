@@ -12,13 +12,26 @@ export function estimateWaitMs(queued: number, stats: ModelStats, batch: BatchPo
 }
 
 /** Refuse at the door, before queueing: a full queue, or a deadline the queue ahead makes impossible. */
-export function refuseEarly(name: string, { queued, capacity, budgetMs, waitMs }: { queued: number; capacity: number; budgetMs: number; waitMs: number }): CarafeError | undefined {
+export function refuseEarly(
+  name: string,
+  { queued, capacity, budgetMs, waitMs }: { queued: number; capacity: number; budgetMs: number; waitMs: number },
+): CarafeError | undefined {
   const retryAfter = Math.max(1, Math.ceil(waitMs / 1000))
   if (queued >= capacity) {
-    return new CarafeError('OVERLOADED', `The queue of model "${name}" is full (${capacity} waiting); retry later`, undefined, retryAfter)
+    return new CarafeError(
+      'OVERLOADED',
+      `The queue of model "${name}" is full (${capacity} waiting); retry later`,
+      undefined,
+      retryAfter,
+    )
   }
   if (waitMs > budgetMs) {
-    return new CarafeError('OVERLOADED', `Model "${name}" cannot answer within ${budgetMs} ms: about ${Math.round(waitMs)} ms of work is queued ahead; retry later or allow more time`, undefined, retryAfter)
+    return new CarafeError(
+      'OVERLOADED',
+      `Model "${name}" cannot answer within ${budgetMs} ms: about ${Math.round(waitMs)} ms of work is queued ahead; retry later or allow more time`,
+      undefined,
+      retryAfter,
+    )
   }
   return undefined
 }

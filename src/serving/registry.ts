@@ -10,8 +10,14 @@ export class ModelRegistry {
 
   constructor(descriptors: ModelDescriptor[], config: Readonly<Config>, log: Logger) {
     for (const descriptor of descriptors) {
-      if (this.#models.has(descriptor.name)) throw new Error(`two models are named "${descriptor.name}"; names must be unique`)
-      this.#models.set(descriptor.name, new ServedModel(descriptor, config, log, undefined, (name, instances, options) => this.#call(name, instances, options)))
+      if (this.#models.has(descriptor.name))
+        throw new Error(`two models are named "${descriptor.name}"; names must be unique`)
+      this.#models.set(
+        descriptor.name,
+        new ServedModel(descriptor, config, log, undefined, (name, instances, options) =>
+          this.#call(name, instances, options),
+        ),
+      )
     }
   }
 
@@ -25,7 +31,10 @@ export class ModelRegistry {
 
   get(name: string): ServedModel {
     const model = this.#models.get(name)
-    if (!model) throw new CarafeError('MODEL_NOT_FOUND', `No model named "${name}" is served`, [{ model: name, available: [...this.#models.keys()] }])
+    if (!model)
+      throw new CarafeError('MODEL_NOT_FOUND', `No model named "${name}" is served`, [
+        { model: name, available: [...this.#models.keys()] },
+      ])
     return model
   }
 
@@ -40,11 +49,16 @@ export class ModelRegistry {
 
   /** Load every model concurrently; rejects with the first failure. */
   async start(): Promise<void> {
-    await Promise.all(this.list().map((m) => {
-      const started = m.start()
-      this.#started.set(m.name, started.catch(() => undefined))
-      return started
-    }))
+    await Promise.all(
+      this.list().map((m) => {
+        const started = m.start()
+        this.#started.set(
+          m.name,
+          started.catch(() => undefined),
+        )
+        return started
+      }),
+    )
   }
 
   /** A handler's ctx.models call; one made during warm-up waits for the called model to finish starting. */

@@ -30,15 +30,28 @@ export class ServedModel {
   #loops: Promise<void>[] = []
 
   /** `caller` answers the handler's ctx.models calls (the registry passes one). */
-  constructor(descriptor: ModelDescriptor, config: Readonly<Config>, log: Logger, runner?: Runner, caller?: ModelCaller) {
+  constructor(
+    descriptor: ModelDescriptor,
+    config: Readonly<Config>,
+    log: Logger,
+    runner?: Runner,
+    caller?: ModelCaller,
+  ) {
     this.descriptor = descriptor
     this.#config = config
     this.validate = compileInstanceValidator(descriptor.input)
     this.#queue = new BoundedQueue(descriptor.settings.maxQueue ?? config.maxQueue)
-    this.#cache = descriptor.settings.cache ? new PredictionCache(descriptor.name, descriptor.version, descriptor.settings.cache) : undefined
+    this.#cache = descriptor.settings.cache
+      ? new PredictionCache(descriptor.name, descriptor.version, descriptor.settings.cache)
+      : undefined
     const { workers = 1, isolation, intraOpThreads, maxMemoryMb } = descriptor.settings
-    this.#runners = runner ? [runner] : Array.from({ length: workers }, () =>
-      new WorkerRunner(descriptor, log, { isolation, intraOpNumThreads: intraOpThreads, maxMemoryMb }, caller))
+    this.#runners = runner
+      ? [runner]
+      : Array.from(
+          { length: workers },
+          () =>
+            new WorkerRunner(descriptor, log, { isolation, intraOpNumThreads: intraOpThreads, maxMemoryMb }, caller),
+        )
   }
 
   get name(): string {
@@ -78,7 +91,8 @@ export class ServedModel {
   predict(instances: unknown[], options: PredictOptions = {}): Promise<unknown[]> {
     if (this.#state === 'stopped' || this.#queue.closed) return Promise.reject(new CarafeError('SHUTTING_DOWN'))
     this.validate(instances)
-    if (this.#state !== 'ready') return Promise.reject(new CarafeError('NOT_READY', `Model "${this.name}" is ${this.#state}`))
+    if (this.#state !== 'ready')
+      return Promise.reject(new CarafeError('NOT_READY', `Model "${this.name}" is ${this.#state}`))
     const cache = this.#cache
     if (!cache) return this.#run(instances, options)
     const keys = instances.map((instance) => cache.keyOf(instance))
@@ -87,13 +101,22 @@ export class ServedModel {
     const outputs = cached.map((entry) => entry?.output)
     if (missing.length === 0) return Promise.resolve(outputs)
     // only the misses go to the queue; their outputs are stored once the model has answered them successfully
-    return this.#run(missing.map((i) => instances[i]), options).then((fresh) => {
-      cache.store(missing.map((i) => keys[i]), fresh)
-      missing.forEach((i, k) => (outputs[i] = fresh[k]))
-      return outputs
-    }, (error: unknown) => {
-      throw withRequestIndices(error, missing)
-    })
+    return this.#run(
+      missing.map((i) => instances[i]),
+      options,
+    ).then(
+      (fresh) => {
+        cache.store(
+          missing.map((i) => keys[i]),
+          fresh,
+        )
+        missing.forEach((i, k) => (outputs[i] = fresh[k]))
+        return outputs
+      },
+      (error: unknown) => {
+        throw withRequestIndices(error, missing)
+      },
+    )
   }
 
   /** Queue validated instances for the runners, within the request's deadline. */
@@ -133,7 +156,10 @@ export class ServedModel {
         item.reject(new CarafeError('DEADLINE_EXCEEDED', 'The request was abandoned before the model ran'))
       }
       signal?.addEventListener('abort', onAbort, { once: true })
-      if (!this.#queue.push(item)) item.reject(new CarafeError('OVERLOADED', `The queue of model "${this.name}" is full; retry later`, undefined, 1))
+      if (!this.#queue.push(item))
+        item.reject(
+          new CarafeError('OVERLOADED', `The queue of model "${this.name}" is full; retry later`, undefined, 1),
+        )
     })
   }
 
@@ -152,7 +178,9 @@ export class ServedModel {
       examples: d.examples,
       batch: d.batch,
       workers: this.#runners.length,
-      cache: this.#cache ? { maxEntries: this.#cache.settings.maxEntries, ttlMs: this.#cache.settings.ttlMs ?? 0 } : null,
+      cache: this.#cache
+        ? { maxEntries: this.#cache.settings.maxEntries, ttlMs: this.#cache.settings.ttlMs ?? 0 }
+        : null,
       stats: {
         ...this.stats.snapshot(),
         queueDepth: this.#queue.length,
@@ -181,7 +209,9 @@ function withRequestIndices(error: unknown, indices: number[]): unknown {
   if (!(error instanceof CarafeError) || !error.details) return error
   const details = error.details.map((d) => {
     const instance = (d as { instance?: unknown })?.instance
-    return typeof instance === 'number' && indices[instance] !== undefined ? { ...(d as object), instance: indices[instance] } : d
+    return typeof instance === 'number' && indices[instance] !== undefined
+      ? { ...(d as object), instance: indices[instance] }
+      : d
   })
   return new CarafeError(error.code, error.message, details, error.retryAfter)
 }

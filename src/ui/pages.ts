@@ -32,26 +32,35 @@ ${script ? `<script type="module" src="${script}"></script>` : ''}
 
 /** GET /: every served model with its state and a link to its playground. */
 export function indexPage(models: ModelSummary[]): string {
-  const rows = models.map((m) => `<tr data-model="${escapeHtml(m.name)}">
+  const rows = models
+    .map(
+      (m) => `<tr data-model="${escapeHtml(m.name)}">
   <td><a href="/ui/models/${encodeURIComponent(m.name)}">${escapeHtml(m.name)}</a></td>
   <td>${escapeHtml(m.description)}</td>
   <td>${escapeHtml(m.version)}</td>
   <td><span class="state state-${escapeHtml(m.state)}">${escapeHtml(m.state)}</span></td>
-</tr>`).join('\n')
-  return layout('Carafe models', `<h1>Models</h1>
+</tr>`,
+    )
+    .join('\n')
+  return layout(
+    'Carafe models',
+    `<h1>Models</h1>
 <table class="models">
 <caption>${models.length} model${models.length === 1 ? '' : 's'} served</caption>
 <thead><tr><th scope="col">Name</th><th scope="col">Description</th><th scope="col">Version</th><th scope="col">State</th></tr></thead>
 <tbody>
 ${rows}
 </tbody>
-</table>`)
+</table>`,
+  )
 }
 
 /** GET /ui/models/{name}: returned at once; playground.js fetches the schema and builds the form. */
 export function playgroundPage(name: string): string {
   const n = escapeHtml(name)
-  return layout(`${name} · Carafe playground`, `<h1>Model <code id="model-name">${n}</code></h1>
+  return layout(
+    `${name} · Carafe playground`,
+    `<h1>Model <code id="model-name">${n}</code></h1>
 <p id="model-description" class="muted">Loading the model schema…</p>
 <section id="api-key" hidden aria-labelledby="api-key-title">
   <h2 id="api-key-title">API key required</h2>
@@ -84,5 +93,7 @@ export function playgroundPage(name: string): string {
   <div id="result-view"></div>
   <button type="button" id="toggle-raw" aria-expanded="false" aria-controls="raw-json">Show raw JSON</button>
   <pre id="raw-json" hidden></pre>
-</section>`, '/ui/assets/playground.js')
+</section>`,
+    '/ui/assets/playground.js',
+  )
 }

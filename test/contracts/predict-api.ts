@@ -23,7 +23,10 @@ export function predictApiContract(kind: string, c: PredictApiCase): void {
     it('lists the model', async () => {
       const { status, body } = await get(`${server.url}/v1/models`)
       assert.equal(status, 200)
-      assert.deepEqual(body.models.map((m: { name: string }) => m.name), [c.name])
+      assert.deepEqual(
+        body.models.map((m: { name: string }) => m.name),
+        [c.name],
+      )
       assert.equal(body.models[0].state, 'ready')
     })
 
@@ -48,7 +51,9 @@ export function predictApiContract(kind: string, c: PredictApiCase): void {
     })
 
     it('refuses an instance of the wrong type with INVALID_INPUT naming the instance', async () => {
-      const { status, body } = await post(`${server.url}/v1/models/${c.name}:predict`, { instances: [c.valid[0], c.invalid] })
+      const { status, body } = await post(`${server.url}/v1/models/${c.name}:predict`, {
+        instances: [c.valid[0], c.invalid],
+      })
       assert.equal(status, 400)
       assert.equal(body.error.code, 'INVALID_INPUT')
       assert.equal(body.error.details[0].instance, 1)

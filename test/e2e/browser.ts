@@ -10,11 +10,21 @@ export const ARTIFACTS = join(ROOT, 'artifacts')
 /** Debian's Chromium, headless; a missing binary fails the test (CI installs it: .ci/install-chromium.sh). */
 export async function launchBrowser(t: Pick<TestContext, 'after'>): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium not found at ${CHROMIUM}: install it with "apt-get update && apt-get install -y chromium" (never "npx playwright install")`)
+    throw new Error(
+      `Chromium not found at ${CHROMIUM}: install it with "apt-get update && apt-get install -y chromium" (never "npx playwright install")`,
+    )
   }
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   })
   t.after(() => browser.close())
   return browser

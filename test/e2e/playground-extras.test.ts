@@ -16,7 +16,13 @@ test('playground: a 401 asks for an API key, keeps it in sessionStorage and retr
     const auth = route.request().headers().authorization
     authorizations.push(auth)
     if (auth === `Bearer ${KEY}`) return route.continue()
-    return route.fulfill({ status: 401, contentType: 'application/json', body: JSON.stringify({ error: { code: 'UNAUTHORIZED', message: 'A valid API key is required', details: [], requestId: 'x' } }) })
+    return route.fulfill({
+      status: 401,
+      contentType: 'application/json',
+      body: JSON.stringify({
+        error: { code: 'UNAUTHORIZED', message: 'A valid API key is required', details: [], requestId: 'x' },
+      }),
+    })
   })
   await page.goto(server.url + '/ui/models/iris')
   await page.getByLabel(/API key \(kept/).waitFor()
@@ -61,15 +67,31 @@ test('playground job mode against the jobs contract (mocked in the browser until
     submitted = route.request().postDataJSON()
     const id = polls.a === undefined ? 'a' : 'b'
     polls[id] = 0
-    return route.fulfill({ status: 202, contentType: 'application/json', body: JSON.stringify({ id, status: 'queued', links: { self: `/v1/jobs/${id}` } }) })
+    return route.fulfill({
+      status: 202,
+      contentType: 'application/json',
+      body: JSON.stringify({ id, status: 'queued', links: { self: `/v1/jobs/${id}` } }),
+    })
   })
   await page.route('**/v1/jobs/*', (route) => {
     const id = route.request().url().split('/').pop()!
-    if (route.request().method() === 'DELETE') { polls[id] = -1; return route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ id, status: 'canceled' }) }) }
+    if (route.request().method() === 'DELETE') {
+      polls[id] = -1
+      return route.fulfill({
+        status: 200,
+        contentType: 'application/json',
+        body: JSON.stringify({ id, status: 'canceled' }),
+      })
+    }
     const n = polls[id]++
-    const job = n < 0 ? { id, status: 'canceled' }
-      : id === 'b' ? { id, status: 'running', progress: 0.25 }
-        : n < 2 ? { id, status: 'running', progress: 0.5 } : { id, status: 'succeeded', progress: 1, result: { predictions: [prediction] } }
+    const job =
+      n < 0
+        ? { id, status: 'canceled' }
+        : id === 'b'
+          ? { id, status: 'running', progress: 0.25 }
+          : n < 2
+            ? { id, status: 'running', progress: 0.5 }
+            : { id, status: 'succeeded', progress: 1, result: { predictions: [prediction] } }
     return route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(job) })
   })
   await page.goto(server.url + '/ui/models/iris')

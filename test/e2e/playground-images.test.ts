@@ -27,22 +27,34 @@ function assertLocalOnly(requests: string[]) {
 
 /** Each drawn polygon's corners in image pixels (from its points attribute) and its box on the screen. */
 function readPolygons(page: Page) {
-  return page.locator('.image-preview svg.overlay polygon').evaluateAll((polygons) => polygons.map((p) => ({
-    points: (p.getAttribute('points') ?? '').trim().split(/\s+/).map((xy) => xy.split(',').map(Number)),
-    rect: p.getBoundingClientRect().toJSON() as DOMRect,
-  })))
+  return page.locator('.image-preview svg.overlay polygon').evaluateAll((polygons) =>
+    polygons.map((p) => ({
+      points: (p.getAttribute('points') ?? '')
+        .trim()
+        .split(/\s+/)
+        .map((xy) => xy.split(',').map(Number)),
+      rect: p.getBoundingClientRect().toJSON() as DOMRect,
+    })),
+  )
 }
 
 function previewRect(page: Page) {
   return page.locator('.image-preview img').evaluate((img: HTMLImageElement) => ({
-    rect: img.getBoundingClientRect().toJSON() as DOMRect, naturalWidth: img.naturalWidth, naturalHeight: img.naturalHeight, src: img.src.slice(0, 22),
+    rect: img.getBoundingClientRect().toJSON() as DOMRect,
+    naturalWidth: img.naturalWidth,
+    naturalHeight: img.naturalHeight,
+    src: img.src.slice(0, 22),
   }))
 }
 
 function assertInside(inner: DOMRect, outer: DOMRect, what: string) {
-  assert.ok(inner.left >= outer.left - PIXEL_SLACK && inner.right <= outer.right + PIXEL_SLACK
-    && inner.top >= outer.top - PIXEL_SLACK && inner.bottom <= outer.bottom + PIXEL_SLACK,
-  `${what} ${JSON.stringify(inner)} lies outside the image ${JSON.stringify(outer)}`)
+  assert.ok(
+    inner.left >= outer.left - PIXEL_SLACK &&
+      inner.right <= outer.right + PIXEL_SLACK &&
+      inner.top >= outer.top - PIXEL_SLACK &&
+      inner.bottom <= outer.bottom + PIXEL_SLACK,
+    `${what} ${JSON.stringify(inner)} lies outside the image ${JSON.stringify(outer)}`,
+  )
 }
 
 describe('playground with image inputs (examples/ocr, which brings up text-detection)', () => {
@@ -53,7 +65,11 @@ describe('playground with image inputs (examples/ocr, which brings up text-detec
   before(async () => {
     image = await renderLines(LINES, WIDTH, HEIGHT)
     server = await startServer(example('ocr'))
-    browser = await launchBrowser({ after: (close) => { closeBrowser = close as () => unknown } })
+    browser = await launchBrowser({
+      after: (close) => {
+        closeBrowser = close as () => unknown
+      },
+    })
   })
   after(async () => {
     await closeBrowser?.()
@@ -65,7 +81,11 @@ describe('playground with image inputs (examples/ocr, which brings up text-detec
     await page.goto(server.url + '/ui/models/ocr')
     const picker = field(page, 'image').locator('input[type=file]')
     assert.equal(await picker.getAttribute('accept'), 'image/*')
-    assert.equal(await page.getByLabel('image', { exact: true }).getAttribute('type'), 'file', 'the picker has its label')
+    assert.equal(
+      await page.getByLabel('image', { exact: true }).getAttribute('type'),
+      'file',
+      'the picker has its label',
+    )
     await picker.setInputFiles({ name: 'lines.png', mimeType: 'image/png', buffer: image })
     const preview = page.locator('.image-preview img[alt="Chosen image: lines.png"]')
     await preview.waitFor()
@@ -88,7 +108,8 @@ describe('playground with image inputs (examples/ocr, which brings up text-detec
     const { rect: imageRect } = await previewRect(page)
     drawn.forEach(({ points, rect }, i) => {
       assert.equal(points.length, 4, `polygon ${i}`)
-      for (const [x, y] of points) assert.ok(x! >= 0 && x! <= WIDTH && y! >= 0 && y! <= HEIGHT, `polygon ${i}: corner ${x},${y} outside the image`)
+      for (const [x, y] of points)
+        assert.ok(x! >= 0 && x! <= WIDTH && y! >= 0 && y! <= HEIGHT, `polygon ${i}: corner ${x},${y} outside the image`)
       assertInside(rect, imageRect, `polygon ${i} on screen`)
       const centre = points.reduce((sum, p) => sum + p[1]!, 0) / 4
       const expected = LINES[i]!.baseline - 0.36 * FONT_SIZE // DejaVu's cap height is 0.73 em
@@ -120,20 +141,30 @@ describe('playground with image inputs (examples/ocr, which brings up text-detec
     await preview.waitFor()
     const shown = await previewRect(page)
     assert.deepEqual([shown.naturalWidth, shown.naturalHeight], [200, 48], 'the "Carafe 42" example')
-    assert.equal(await field(page, 'maxResults').locator('input').inputValue(), '', 'optional parameters start empty and are left out')
+    assert.equal(
+      await field(page, 'maxResults').locator('input').inputValue(),
+      '',
+      'optional parameters start empty and are left out',
+    )
 
     await page.getByRole('button', { name: 'Predict' }).click()
     await page.locator('.image-preview svg.overlay polygon').first().waitFor()
     const drawn = await readPolygons(page)
     assert.ok(drawn.length >= 1)
     for (const { rect } of drawn) assertInside(rect, shown.rect, 'polygon on screen')
-    assert.match(await page.locator('.image-preview svg.overlay text').first().textContent() ?? '', /^0\.\d\d$/, 'a box without text is labelled with its score')
+    assert.match(
+      (await page.locator('.image-preview svg.overlay text').first().textContent()) ?? '',
+      /^0\.\d\d$/,
+      'a box without text is labelled with its score',
+    )
     await screenshot(page, 'text-detection-overlay')
 
     // a file dropped on the preview becomes the image
     const dataTransfer = await page.evaluateHandle((b64) => {
       const transfer = new DataTransfer()
-      transfer.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], 'dropped.png', { type: 'image/png' }))
+      transfer.items.add(
+        new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], 'dropped.png', { type: 'image/png' }),
+      )
       return transfer
     }, image.toString('base64'))
     await page.locator('.image-preview').dispatchEvent('drop', { dataTransfer })

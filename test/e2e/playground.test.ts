@@ -32,7 +32,11 @@ test('playground: list, iris example, predict, bar chart, inline field error, al
   assert.equal(await page.locator('.bar.top').getAttribute('data-label'), 'setosa')
   assert.ok(Number(await page.locator('.bar.top').getAttribute('data-probability')) > 0.5)
   // the bars are drawn to scale (a style="" attribute would be refused by the page's CSP and leave every bar full)
-  const widths = await bars.locator('.bar-fill').evaluateAll((fills) => fills.map((f) => f.getBoundingClientRect().width / f.parentElement!.getBoundingClientRect().width))
+  const widths = await bars
+    .locator('.bar-fill')
+    .evaluateAll((fills) =>
+      fills.map((f) => f.getBoundingClientRect().width / f.parentElement!.getBoundingClientRect().width),
+    )
   assert.ok(widths[0]! > 0.5 && widths[1]! < 0.5 && widths[2]! < 0.5, `bar widths ${widths}`)
   assert.match(await page.locator('#latency').innerText(), /\d+ ms/)
   await page.getByRole('button', { name: 'Show raw JSON' }).click()

@@ -4,9 +4,15 @@ import type { TestContext } from 'node:test'
 import { CLI } from './paths.js'
 
 /** Run the real CLI to completion (bounded) and collect its output. */
-export function runCli(args: string[], { env = {}, timeoutMs = 30_000 } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runCli(
+  args: string[],
+  { env = {}, timeoutMs = 30_000 } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d) => (stdout += d))
@@ -39,7 +45,10 @@ export async function spawnServe(args: string[], t: Pick<TestContext, 'after'>):
   })
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   const logs: Record<string, unknown>[] = []
-  const waiters = new Set<{ match: (line: Record<string, unknown>) => boolean; resolve: (line: Record<string, unknown>) => void }>()
+  const waiters = new Set<{
+    match: (line: Record<string, unknown>) => boolean
+    resolve: (line: Record<string, unknown>) => void
+  }>()
   createInterface({ input: child.stdout! }).on('line', (text) => {
     const line = JSON.parse(text) as Record<string, unknown>
     logs.push(line)
@@ -55,11 +64,19 @@ export async function spawnServe(args: string[], t: Pick<TestContext, 'after'>):
         waiters.delete(waiter)
         fn()
       }
-      const timer = setTimeout(() => finish(() => reject(new Error(`no matching log line within ${timeoutMs} ms`))), timeoutMs)
+      const timer = setTimeout(
+        () => finish(() => reject(new Error(`no matching log line within ${timeoutMs} ms`))),
+        timeoutMs,
+      )
       waiters.add(waiter)
       exited.then((code) => finish(() => reject(new Error(`carafe serve exited (${code}) before the log line`))))
     })
   }
-  const ready = await Promise.race([waitForLog((line) => line.msg === 'ready'), exited.then((code) => { throw new Error(`carafe serve exited with ${code} before ready`) })])
+  const ready = await Promise.race([
+    waitForLog((line) => line.msg === 'ready'),
+    exited.then((code) => {
+      throw new Error(`carafe serve exited with ${code} before ready`)
+    }),
+  ])
   return { child, url: ready.url as string, logs, waitForLog, exited }
 }

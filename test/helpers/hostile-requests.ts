@@ -10,10 +10,26 @@ export interface HostileRequest {
 
 const PREDICT_PATHS = ['/v1/models/iris:predict', '/v2/models/iris/infer']
 const ANY_PATHS = [...PREDICT_PATHS, '/v1/models/iris/jobs', '/v1/models/iris:annotate', '/v1/models/nope:predict']
-const BAD_NAMES = ['/v1/models/..%2f..%2fetc%2fpasswd:predict', '/v1/models/%00:predict', `/v1/models/${'a'.repeat(5000)}:predict`,
-  '/v1/models/../../etc/passwd:predict', '/v1/models/%ff%fe:predict', '/v1/models/iris%2f..%2f..:predict', '/v2/models/..%2f..%2fetc/infer']
-const CONTENT_TYPES = ['text/plain', 'application/xml', 'multipart/form-data', 'multipart/form-data; boundary=x', 'application/x-www-form-urlencoded',
-  'application/octet-stream', 'image/png', '', 'application/jsonx']
+const BAD_NAMES = [
+  '/v1/models/..%2f..%2fetc%2fpasswd:predict',
+  '/v1/models/%00:predict',
+  `/v1/models/${'a'.repeat(5000)}:predict`,
+  '/v1/models/../../etc/passwd:predict',
+  '/v1/models/%ff%fe:predict',
+  '/v1/models/iris%2f..%2f..:predict',
+  '/v2/models/..%2f..%2fetc/infer',
+]
+const CONTENT_TYPES = [
+  'text/plain',
+  'application/xml',
+  'multipart/form-data',
+  'multipart/form-data; boundary=x',
+  'application/x-www-form-urlencoded',
+  'application/octet-stream',
+  'image/png',
+  '',
+  'application/jsonx',
+]
 
 /** Made one at a time, so the test holds no thousands of buffers while it measures memory. */
 export function* hostileRequests(seed: number, count: number, bodyLimit: number): Generator<HostileRequest> {
@@ -22,28 +38,113 @@ export function* hostileRequests(seed: number, count: number, bodyLimit: number)
   const pick = <T>(list: readonly T[]): T => list[int(list.length)]
   const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => int(256)))
   const valid = '{"instances":[[5.1,3.5,1.4,0.2]]}'
-  const request = (method: string, path: string, body: Buffer | string = '', type = 'application/json', extra = ''): Buffer => {
+  const request = (
+    method: string,
+    path: string,
+    body: Buffer | string = '',
+    type = 'application/json',
+    extra = '',
+  ): Buffer => {
     const data = Buffer.isBuffer(body) ? body : Buffer.from(body)
     const head = `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n${type ? `Content-Type: ${type}\r\n` : ''}Content-Length: ${data.length}\r\n${extra}\r\n`
     return Buffer.concat([Buffer.from(head), data])
   }
   const makers: Record<string, () => HostileRequest> = {
-    randomBytes: () => ({ kind: 'randomBytes', expect: 'json', bytes: request('POST', pick(ANY_PATHS), bytes(1 + int(2000))) }),
-    truncatedJson: () => ({ kind: 'truncatedJson', expect: 'json', bytes: request('POST', pick(ANY_PATHS), valid.slice(0, int(valid.length - 1))) }),
-    deepArray: () => ({ kind: 'deepArray', expect: 'json', bytes: request('POST', pick(ANY_PATHS), `{"instances":${'['.repeat(10_000)}${']'.repeat(10_000)}}`) }),
-    deepObject: () => ({ kind: 'deepObject', expect: 'json', bytes: request('POST', pick(ANY_PATHS), `{"instances":[${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}]}`) }),
-    hugeNumber: () => ({ kind: 'hugeNumber', expect: 'json', bytes: request('POST', pick(PREDICT_PATHS), pick([
-      '{"instances":[[1e400,3.5,1.4,0.2]]}', `{"instances":[[${'9'.repeat(400)},3.5,1.4,0.2]]}`, '{"instances":[[-1e400,1,1,1]]}',
-      `{"inputs":[{"name":"input","shape":[1,4],"datatype":"FP32","data":[1e400,1,1,1]}]}`, `{"instances":[[1,1,1,${'9'.repeat(400)}]]}`])) }),
-    wrongType: () => ({ kind: 'wrongType', expect: 'json', bytes: request('POST', pick(ANY_PATHS), valid, pick(CONTENT_TYPES)) }),
-    invalidUtf8: () => ({ kind: 'invalidUtf8', expect: 'json', bytes: request('POST', pick(ANY_PATHS), Buffer.concat([Buffer.from('{"instances":[["'), Buffer.from([0xff, 0xc3, 0x28, 0xed, 0xa0, 0x80]), Buffer.from('"]]}')])) }),
-    oversizedHeader: () => ({ kind: 'oversizedHeader', expect: 'parser', bytes: request('POST', pick(ANY_PATHS), valid, 'application/json', `X-Big: ${'b'.repeat(17_000 + int(10_000))}\r\n`) }),
-    oversizedBody: () => ({ kind: 'oversizedBody', expect: 'json', bytes: request('POST', pick(ANY_PATHS), `{"instances":[${'1,'.repeat(Math.ceil(bodyLimit / 2) + int(1000))}1]}`) }),
+    randomBytes: () => ({
+      kind: 'randomBytes',
+      expect: 'json',
+      bytes: request('POST', pick(ANY_PATHS), bytes(1 + int(2000))),
+    }),
+    truncatedJson: () => ({
+      kind: 'truncatedJson',
+      expect: 'json',
+      bytes: request('POST', pick(ANY_PATHS), valid.slice(0, int(valid.length - 1))),
+    }),
+    deepArray: () => ({
+      kind: 'deepArray',
+      expect: 'json',
+      bytes: request('POST', pick(ANY_PATHS), `{"instances":${'['.repeat(10_000)}${']'.repeat(10_000)}}`),
+    }),
+    deepObject: () => ({
+      kind: 'deepObject',
+      expect: 'json',
+      bytes: request('POST', pick(ANY_PATHS), `{"instances":[${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}]}`),
+    }),
+    hugeNumber: () => ({
+      kind: 'hugeNumber',
+      expect: 'json',
+      bytes: request(
+        'POST',
+        pick(PREDICT_PATHS),
+        pick([
+          '{"instances":[[1e400,3.5,1.4,0.2]]}',
+          `{"instances":[[${'9'.repeat(400)},3.5,1.4,0.2]]}`,
+          '{"instances":[[-1e400,1,1,1]]}',
+          `{"inputs":[{"name":"input","shape":[1,4],"datatype":"FP32","data":[1e400,1,1,1]}]}`,
+          `{"instances":[[1,1,1,${'9'.repeat(400)}]]}`,
+        ]),
+      ),
+    }),
+    wrongType: () => ({
+      kind: 'wrongType',
+      expect: 'json',
+      bytes: request('POST', pick(ANY_PATHS), valid, pick(CONTENT_TYPES)),
+    }),
+    invalidUtf8: () => ({
+      kind: 'invalidUtf8',
+      expect: 'json',
+      bytes: request(
+        'POST',
+        pick(ANY_PATHS),
+        Buffer.concat([
+          Buffer.from('{"instances":[["'),
+          Buffer.from([0xff, 0xc3, 0x28, 0xed, 0xa0, 0x80]),
+          Buffer.from('"]]}'),
+        ]),
+      ),
+    }),
+    oversizedHeader: () => ({
+      kind: 'oversizedHeader',
+      expect: 'parser',
+      bytes: request(
+        'POST',
+        pick(ANY_PATHS),
+        valid,
+        'application/json',
+        `X-Big: ${'b'.repeat(17_000 + int(10_000))}\r\n`,
+      ),
+    }),
+    oversizedBody: () => ({
+      kind: 'oversizedBody',
+      expect: 'json',
+      bytes: request('POST', pick(ANY_PATHS), `{"instances":[${'1,'.repeat(Math.ceil(bodyLimit / 2) + int(1000))}1]}`),
+    }),
     badName: () => ({ kind: 'badName', expect: 'json', bytes: request(pick(['POST', 'GET']), pick(BAD_NAMES), valid) }),
-    badMethod: () => ({ kind: 'badMethod', expect: 'json', bytes: request(pick(['DELETE', 'PUT', 'PATCH', 'GET', 'OPTIONS']), pick(PREDICT_PATHS), valid) }),
-    unknownMethod: () => ({ kind: 'unknownMethod', expect: 'parser', bytes: request(pick(['FOO', 'BREW', 'G3T', 'post']), pick(ANY_PATHS), valid) }),
-    garbageLine: () => ({ kind: 'garbageLine', expect: 'parser', bytes: Buffer.concat([pick([bytes(1 + int(200)), Buffer.from('GET\r\n\r\n'), Buffer.from('POST /v1 HTTP/9.9\r\n\r\n'),
-      Buffer.from('GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n'), Buffer.from('POST /v1/models/iris:predict HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\nzz\r\n')])]) }),
+    badMethod: () => ({
+      kind: 'badMethod',
+      expect: 'json',
+      bytes: request(pick(['DELETE', 'PUT', 'PATCH', 'GET', 'OPTIONS']), pick(PREDICT_PATHS), valid),
+    }),
+    unknownMethod: () => ({
+      kind: 'unknownMethod',
+      expect: 'parser',
+      bytes: request(pick(['FOO', 'BREW', 'G3T', 'post']), pick(ANY_PATHS), valid),
+    }),
+    garbageLine: () => ({
+      kind: 'garbageLine',
+      expect: 'parser',
+      bytes: Buffer.concat([
+        pick([
+          bytes(1 + int(200)),
+          Buffer.from('GET\r\n\r\n'),
+          Buffer.from('POST /v1 HTTP/9.9\r\n\r\n'),
+          Buffer.from('GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n'),
+          Buffer.from(
+            'POST /v1/models/iris:predict HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\nzz\r\n',
+          ),
+        ]),
+      ]),
+    }),
   }
   const kinds = Object.keys(makers)
   for (let i = 0; i < count; i++) yield makers[kinds[i % kinds.length]]()

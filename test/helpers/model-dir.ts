@@ -4,7 +4,10 @@ import { dirname, join } from 'node:path'
 import type { TestContext } from 'node:test'
 
 /** A throwaway model directory written from an object of files (Cog's txtar idea); removed after the test. */
-export async function modelDir(files: Record<string, string | Uint8Array>, t?: Pick<TestContext, 'after'>): Promise<string> {
+export async function modelDir(
+  files: Record<string, string | Uint8Array>,
+  t?: Pick<TestContext, 'after'>,
+): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'carafe-test-'))
   for (const [name, content] of Object.entries(files)) {
     await mkdir(dirname(join(dir, name)), { recursive: true })

@@ -4,7 +4,12 @@ export const REDIS_URL = 'redis://127.0.0.1:6379'
 
 /** Why Redis cannot be used here, or undefined when PING answers; callers skip loudly with this reason. */
 export async function redisDown(): Promise<string | undefined> {
-  const redis = new Redis(6379, '127.0.0.1', { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null })
+  const redis = new Redis(6379, '127.0.0.1', {
+    lazyConnect: true,
+    connectTimeout: 1000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  })
   redis.on('error', () => undefined)
   try {
     await redis.connect()

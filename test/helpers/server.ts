@@ -20,9 +20,14 @@ export interface TestServer {
  * A real server on a random port of 127.0.0.1, with its logs collected. Closed after the test when `t` is given.
  * `waitReady: false` returns as soon as it listens, before models load.
  */
-export async function startServer(paths: string | string[] | ModelDescriptor[], {
-  t, config = {}, waitReady = true,
-}: { t?: Pick<TestContext, 'after'>; config?: Partial<Config>; waitReady?: boolean } = {}): Promise<TestServer> {
+export async function startServer(
+  paths: string | string[] | ModelDescriptor[],
+  {
+    t,
+    config = {},
+    waitReady = true,
+  }: { t?: Pick<TestContext, 'after'>; config?: Partial<Config>; waitReady?: boolean } = {},
+): Promise<TestServer> {
   const logs: Record<string, unknown>[] = []
   const sink = new Writable({
     write(chunk, _encoding, done) {
@@ -35,20 +40,32 @@ export async function startServer(paths: string | string[] | ModelDescriptor[], 
   const descriptors = typeof list[0] === 'string' ? await loadAll(list as string[]) : (list as ModelDescriptor[])
   // each server gets its own job store, so test files running at once never share a jobs log
   const dataDir = config.dataDir ?? mkdtempSync(join(tmpdir(), 'carafe-data-'))
-  const carafe = await createCarafe({ descriptors, config: loadConfig({ flags: { port: 0, ...config, dataDir } }), logger })
+  const carafe = await createCarafe({
+    descriptors,
+    config: loadConfig({ flags: { port: 0, ...config, dataDir } }),
+    logger,
+  })
   const url = await carafe.listen()
-  const close = () => carafe.close().finally(() => { if (!config.dataDir) rmSync(dataDir, { recursive: true, force: true }) })
+  const close = () =>
+    carafe.close().finally(() => {
+      if (!config.dataDir) rmSync(dataDir, { recursive: true, force: true })
+    })
   t?.after(close)
   // a model that cannot start must not leave a listening server behind (the test file would never end)
-  if (waitReady) await carafe.started.catch(async (error) => {
-    await close()
-    throw error
-  })
+  if (waitReady)
+    await carafe.started.catch(async (error) => {
+      await close()
+      throw error
+    })
   return { url, carafe, logs, close }
 }
 
 /** POST JSON (or a raw string/Buffer body with its own content type) and read the answer as JSON when it is. */
-export async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any; headers: Headers; text: string }> {
+export async function post(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: any; headers: Headers; text: string }> {
   const raw = typeof body === 'string' || body instanceof Uint8Array
   const response = await fetch(url, {
     method: 'POST',
@@ -76,6 +93,7 @@ async function read(response: Response) {
 /** An error answer must be our envelope and carry no stack trace or file path. */
 export function assertNoStack(text: string): void {
   for (const leak of ['    at ', '.ts:', '.js:', 'node_modules', 'Error:']) {
-    if (text.includes(leak)) throw new Error(`response leaks internals (${JSON.stringify(leak)}): ${text.slice(0, 300)}`)
+    if (text.includes(leak))
+      throw new Error(`response leaks internals (${JSON.stringify(leak)}): ${text.slice(0, 300)}`)
   }
 }

@@ -4,7 +4,10 @@ import { example } from '../helpers/paths.js'
 import { assertNoStack, post, startServer, type TestServer } from '../helpers/server.js'
 import { renderLines, type Line } from '../helpers/text-image.js'
 
-const LINES: Line[] = [{ text: 'ANNOTATE ME', baseline: 60 }, { text: 'two lines 99', baseline: 140 }]
+const LINES: Line[] = [
+  { text: 'ANNOTATE ME', baseline: 60 },
+  { text: 'two lines 99', baseline: 140 },
+]
 const FEATURES = { score_th: 0.3, nms_iou: 0.4, maxResults: 20, min_height: 0.03, min_width: 0.03 }
 
 describe('POST /v1/models/text-detection:annotate (the classic detection shape)', () => {
@@ -20,7 +23,11 @@ describe('POST /v1/models/text-detection:annotate (the classic detection shape)'
   it('answers {"responses": [{"textAnnotations": [...]}]}, one response per request, in order', async () => {
     const blank = (await renderLines([], 200, 100)).toString('base64')
     const { status, body, text } = await annotate({
-      requests: [{ image: { content }, features: [FEATURES] }, { image: { content: blank }, features: [FEATURES] }, { image: { content }, features: [{ maxResults: 1 }] }],
+      requests: [
+        { image: { content }, features: [FEATURES] },
+        { image: { content: blank }, features: [FEATURES] },
+        { image: { content }, features: [{ maxResults: 1 }] },
+      ],
     })
     assert.equal(status, 200, text)
     assert.equal(body.responses.length, 3)
@@ -28,8 +35,16 @@ describe('POST /v1/models/text-detection:annotate (the classic detection shape)'
     assert.equal(page.textAnnotations.length, LINES.length)
     for (const a of page.textAnnotations) {
       assert.equal(a.boundingPoly.vertices.length, 4)
-      assert.ok(a.boundingPoly.vertices.every((v: { x: number; y: number }) => Number.isInteger(v.x) && Number.isInteger(v.y) && v.x <= 480 && v.y <= 200))
-      assert.ok(a.boundingPoly.normalizedVertices.every((v: { x: number; y: number }) => v.x >= 0 && v.x <= 1 && v.y >= 0 && v.y <= 1))
+      assert.ok(
+        a.boundingPoly.vertices.every(
+          (v: { x: number; y: number }) => Number.isInteger(v.x) && Number.isInteger(v.y) && v.x <= 480 && v.y <= 200,
+        ),
+      )
+      assert.ok(
+        a.boundingPoly.normalizedVertices.every(
+          (v: { x: number; y: number }) => v.x >= 0 && v.x <= 1 && v.y >= 0 && v.y <= 1,
+        ),
+      )
       assert.ok(a.score >= 0.3)
     }
     assert.ok(page.textAnnotations[0].boundingPoly.vertices[0].y < page.textAnnotations[1].boundingPoly.vertices[0].y)

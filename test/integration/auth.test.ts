@@ -14,7 +14,12 @@ const BODY = { instances: [[5.1, 3.5, 1.4, 0.2]] }
 describe('API keys', () => {
   it('refuses no key and a wrong key with 401 and WWW-Authenticate; accepts both header styles', async (t) => {
     const { url } = await startServer(example('iris'), { t, config: { apiKeys: [KEY] } })
-    for (const headers of <Record<string, string>[]>[{}, { authorization: 'Bearer wrong-key-000000000' }, { 'x-api-token': 'short' }, { authorization: `Basic ${KEY}` }]) {
+    for (const headers of <Record<string, string>[]>[
+      {},
+      { authorization: 'Bearer wrong-key-000000000' },
+      { 'x-api-token': 'short' },
+      { authorization: `Basic ${KEY}` },
+    ]) {
       const answer = await post(`${url}/v1/models/iris:predict`, BODY, headers)
       assert.equal(answer.status, 401, JSON.stringify(headers))
       assert.equal(answer.body.error.code, 'UNAUTHORIZED')

@@ -19,15 +19,17 @@ async function flood(url: string, total: number, concurrency: number, value: num
   const counts: Record<string, number> = {}
   const retryAfter: number[] = []
   let sent = 0
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (sent < total) {
-      sent++
-      const r = await post(`${url}/v1/models/sleeps:predict`, { instances: [value] })
-      const key = r.status === 200 ? '200' : `${r.status} ${r.body?.error?.code}`
-      counts[key] = (counts[key] ?? 0) + 1
-      if (r.headers.get('retry-after')) retryAfter.push(Number(r.headers.get('retry-after')))
-    }
-  }))
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (sent < total) {
+        sent++
+        const r = await post(`${url}/v1/models/sleeps:predict`, { instances: [value] })
+        const key = r.status === 200 ? '200' : `${r.status} ${r.body?.error?.code}`
+        counts[key] = (counts[key] ?? 0) + 1
+        if (r.headers.get('retry-after')) retryAfter.push(Number(r.headers.get('retry-after')))
+      }
+    }),
+  )
   return { counts, retryAfter }
 }
 
@@ -50,9 +52,14 @@ test('past maxQueue: 503 OVERLOADED with Retry-After; memory stays flat across t
   const after = heapAfterGc()
   const model = (await get(`${url}/v1/models/sleeps`)).body
   assert.equal(model.stats.queueDepth, 0)
-  t.diagnostic(`heap after gc: ${(before / 1048576).toFixed(1)} MB → ${(after / 1048576).toFixed(1)} MB; first flood ${JSON.stringify(first.counts)}`)
+  t.diagnostic(
+    `heap after gc: ${(before / 1048576).toFixed(1)} MB → ${(after / 1048576).toFixed(1)} MB; first flood ${JSON.stringify(first.counts)}`,
+  )
   // the same bounded flood again must not leave more behind than noise (a leak per request would show as MBs)
-  assert.ok(after - before < 8 * 1024 * 1024, `heap grew by ${((after - before) / 1048576).toFixed(1)} MB across the second flood`)
+  assert.ok(
+    after - before < 8 * 1024 * 1024,
+    `heap grew by ${((after - before) / 1048576).toFixed(1)} MB across the second flood`,
+  )
 })
 
 test('a request that cannot meet its deadline given the queue ahead is refused at once', async (t) => {
@@ -76,9 +83,14 @@ test('a client that hangs up frees its place: its queued items never reach the m
   const busy = post(`${url}/v1/models/sleeps:predict`, { instances: [600] })
   await new Promise((resolve) => setTimeout(resolve, 50))
   const controllers = [0, 1, 2].map(() => new AbortController())
-  const abandoned = controllers.map((c) => fetch(`${url}/v1/models/sleeps:predict`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: [1] }), signal: c.signal,
-  }).catch(() => 'aborted'))
+  const abandoned = controllers.map((c) =>
+    fetch(`${url}/v1/models/sleeps:predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ instances: [1] }),
+      signal: c.signal,
+    }).catch(() => 'aborted'),
+  )
   for (let i = 0; (await get(`${url}/v1/models/sleeps`)).body.stats.queueDepth < 3; i++) {
     assert.ok(i < 200, 'the three requests never queued')
     await new Promise((resolve) => setTimeout(resolve, 10))

@@ -13,7 +13,11 @@ describe('bad input', () => {
   })
   after(() => server.close())
 
-  async function expectError(response: Promise<{ status: number; body: any; text: string }>, status: number, code: string) {
+  async function expectError(
+    response: Promise<{ status: number; body: any; text: string }>,
+    status: number,
+    code: string,
+  ) {
     const answer = await response
     assert.equal(answer.status, status, answer.text)
     assert.equal(answer.body?.error?.code, code, answer.text)
@@ -24,8 +28,16 @@ describe('bad input', () => {
   }
 
   it('malformed JSON → 400 MALFORMED_JSON', async () => {
-    await expectError(post(predict, '{"instances": [[5.1, 3.5,', { 'content-type': 'application/json' }), 400, 'MALFORMED_JSON')
-    await expectError(post(predict, '{"instances": [[NaN, 1, 2, 3]]}', { 'content-type': 'application/json' }), 400, 'MALFORMED_JSON')
+    await expectError(
+      post(predict, '{"instances": [[5.1, 3.5,', { 'content-type': 'application/json' }),
+      400,
+      'MALFORMED_JSON',
+    )
+    await expectError(
+      post(predict, '{"instances": [[NaN, 1, 2, 3]]}', { 'content-type': 'application/json' }),
+      400,
+      'MALFORMED_JSON',
+    )
   })
 
   it('empty body → 400 MALFORMED_JSON', async () => {
@@ -33,15 +45,42 @@ describe('bad input', () => {
   })
 
   it('body not an object, instances missing or empty → 400 INVALID_INPUT', async () => {
-    for (const body of [[1, 2], 'instances', 42, null, {}, { instances: [] }, { instances: 'x' }, { inputs: [[1, 2, 3, 4]] }]) {
-      await expectError(post(predict, JSON.stringify(body), { 'content-type': 'application/json' }), 400, 'INVALID_INPUT')
+    for (const body of [
+      [1, 2],
+      'instances',
+      42,
+      null,
+      {},
+      { instances: [] },
+      { instances: 'x' },
+      { inputs: [[1, 2, 3, 4]] },
+    ]) {
+      await expectError(
+        post(predict, JSON.stringify(body), { 'content-type': 'application/json' }),
+        400,
+        'INVALID_INPUT',
+      )
     }
   })
 
   it('wrong element type, rank or fixed dimension → 400 INVALID_INPUT naming instance and path', async () => {
     const cases: [unknown, number, string][] = [
-      [[[5.1, 3.5, 1.4, 0.2], [5.1, '3.5', 1.4, 0.2]], 1, '/1'], // a string in a number array
-      [[[5.1, 3.5, 1.4, 0.2], [5.1, 3.5, 1.4]], 1, '/'], // wrong fixed dimension
+      [
+        [
+          [5.1, 3.5, 1.4, 0.2],
+          [5.1, '3.5', 1.4, 0.2],
+        ],
+        1,
+        '/1',
+      ], // a string in a number array
+      [
+        [
+          [5.1, 3.5, 1.4, 0.2],
+          [5.1, 3.5, 1.4],
+        ],
+        1,
+        '/',
+      ], // wrong fixed dimension
       [[[[5.1], [3.5], [1.4], [0.2]]], 0, '/0'], // wrong rank
       [[[[5.1, 3.5, 1.4, 0.2]]], 0, '/'], // wrong rank, caught as a wrong length
       [[5.1], 0, '/'], // rank 0
@@ -57,7 +96,8 @@ describe('bad input', () => {
   })
 
   it('"NaN" and "Infinity" strings where numbers are expected → 400 INVALID_INPUT', async () => {
-    for (const bad of ['NaN', 'Infinity', '1e999']) await expectError(post(predict, { instances: [[5.1, 3.5, 1.4, bad]] }), 400, 'INVALID_INPUT')
+    for (const bad of ['NaN', 'Infinity', '1e999'])
+      await expectError(post(predict, { instances: [[5.1, 3.5, 1.4, bad]] }), 400, 'INVALID_INPUT')
   })
 
   it('body over the limit → 413 PAYLOAD_TOO_LARGE', async () => {
@@ -67,7 +107,11 @@ describe('bad input', () => {
 
   it('a content type other than JSON → 415 UNSUPPORTED_MEDIA_TYPE', async () => {
     for (const type of ['text/plain', 'application/xml', 'application/x-www-form-urlencoded', 'image/png']) {
-      await expectError(post(predict, '{"instances":[[5.1,3.5,1.4,0.2]]}', { 'content-type': type }), 415, 'UNSUPPORTED_MEDIA_TYPE')
+      await expectError(
+        post(predict, '{"instances":[[5.1,3.5,1.4,0.2]]}', { 'content-type': type }),
+        415,
+        'UNSUPPORTED_MEDIA_TYPE',
+      )
     }
   })
 
@@ -76,7 +120,10 @@ describe('bad input', () => {
     const routes: [string, string][] = [
       [predict, v1],
       [`${server.url}/predict`, v1],
-      [`${server.url}/v2/models/iris/infer`, JSON.stringify({ inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }] })],
+      [
+        `${server.url}/v2/models/iris/infer`,
+        JSON.stringify({ inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }] }),
+      ],
       [`${server.url}/v1/models/iris/jobs`, v1],
       [`${server.url}/v1/models/iris:annotate`, '{"requests":[{"image":{"content":"AAAA"}}]}'],
     ]
@@ -89,7 +136,11 @@ describe('bad input', () => {
     ]
     for (const [url, body] of routes) {
       for (const [charset, encode] of charsets) {
-        const error = await expectError(post(url, encode(body), { 'content-type': `application/json; charset=${charset}` }), 415, 'UNSUPPORTED_MEDIA_TYPE')
+        const error = await expectError(
+          post(url, encode(body), { 'content-type': `application/json; charset=${charset}` }),
+          415,
+          'UNSUPPORTED_MEDIA_TYPE',
+        )
         const named = charset.replaceAll('"', '').toLowerCase()
         assert.match(error.message, new RegExp(`"${named}".*utf-8`), `${url} ${charset}: ${error.message}`)
         assert.deepEqual(error.details, [{ charset: named, accepted: ['utf-8'] }])
@@ -99,18 +150,32 @@ describe('bad input', () => {
 
   it('JSON declared utf-8 (any case, quoted) or with no charset is accepted', async () => {
     const body = '{"instances":[[5.1,3.5,1.4,0.2]]}'
-    for (const type of ['application/json', 'application/json; charset=utf-8', 'application/json; charset=UTF-8', 'application/json;charset="utf-8"', 'application/json; charset=utf8', 'Application/JSON; Charset=Utf-8']) {
+    for (const type of [
+      'application/json',
+      'application/json; charset=utf-8',
+      'application/json; charset=UTF-8',
+      'application/json;charset="utf-8"',
+      'application/json; charset=utf8',
+      'Application/JSON; Charset=Utf-8',
+    ]) {
       const answer = await post(predict, body, { 'content-type': type })
       assert.equal(answer.status, 200, `${type}: ${answer.text}`)
       assert.equal(answer.body.predictions[0].label, 'setosa')
     }
-    const infer = await post(`${server.url}/v2/models/iris/infer`, JSON.stringify({ inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }] }),
-      { 'content-type': 'application/json; charset=UTF-8' })
+    const infer = await post(
+      `${server.url}/v2/models/iris/infer`,
+      JSON.stringify({ inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }] }),
+      { 'content-type': 'application/json; charset=UTF-8' },
+    )
     assert.equal(infer.status, 200, infer.text)
   })
 
   it('unknown model → 404 MODEL_NOT_FOUND', async () => {
-    await expectError(post(`${server.url}/v1/models/nope:predict`, { instances: [[1, 2, 3, 4]] }), 404, 'MODEL_NOT_FOUND')
+    await expectError(
+      post(`${server.url}/v1/models/nope:predict`, { instances: [[1, 2, 3, 4]] }),
+      404,
+      'MODEL_NOT_FOUND',
+    )
     await expectError(get(`${server.url}/v1/models/nope`), 404, 'MODEL_NOT_FOUND')
   })
 
@@ -134,7 +199,11 @@ describe('bad input', () => {
   })
 
   it('a handler that throws → 500 PREDICTION_FAILED with the request id; the stack only in the log', async () => {
-    const answer = await post(`${server.url}/v1/models/throws:predict`, { instances: [1] }, { 'x-request-id': 'test-throws-1' })
+    const answer = await post(
+      `${server.url}/v1/models/throws:predict`,
+      { instances: [1] },
+      { 'x-request-id': 'test-throws-1' },
+    )
     const error = await expectError(Promise.resolve(answer), 500, 'PREDICTION_FAILED')
     assert.equal(error.requestId, 'test-throws-1')
     assert.equal(answer.headers.get('x-request-id'), 'test-throws-1')
@@ -146,7 +215,11 @@ describe('bad input', () => {
   })
 
   it('a bad timeout header → 400 INVALID_INPUT', async () => {
-    await expectError(post(predict, { instances: [[5.1, 3.5, 1.4, 0.2]] }, { 'x-carafe-timeout-ms': 'soon' }), 400, 'INVALID_INPUT')
+    await expectError(
+      post(predict, { instances: [[5.1, 3.5, 1.4, 0.2]] }, { 'x-carafe-timeout-ms': 'soon' }),
+      400,
+      'INVALID_INPUT',
+    )
   })
 
   it('keeps serving after all of that, and logs one line per request with id, model, status and latency', async () => {

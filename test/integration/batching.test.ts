@@ -14,12 +14,16 @@ test('batched answers equal unbatched ones (mlp ONNX, random inputs); the batch 
   const inputs = Array.from({ length: 24 }, randomImage)
   // one at a time: every batch holds one request
   const alone = []
-  for (const x of inputs) alone.push((await post(`${url}/v1/models/mlp:predict`, { instances: [x] })).body.predictions[0])
+  for (const x of inputs)
+    alone.push((await post(`${url}/v1/models/mlp:predict`, { instances: [x] })).body.predictions[0])
   // all at once: they share batches
   const together = await Promise.all(inputs.map((x) => post(`${url}/v1/models/mlp:predict`, { instances: [x] })))
   const { stats } = (await get(`${url}/v1/models/mlp`)).body
   const sizes = Object.keys(stats.batchSizes).map(Number)
-  assert.ok(sizes.some((s) => s > 1), `no batch larger than 1: ${JSON.stringify(stats.batchSizes)}`)
+  assert.ok(
+    sizes.some((s) => s > 1),
+    `no batch larger than 1: ${JSON.stringify(stats.batchSizes)}`,
+  )
   for (let i = 0; i < inputs.length; i++) {
     assert.equal(together[i].status, 200)
     // batched GEMM may round differently in the last bits, never more
@@ -31,23 +35,42 @@ test('a handler sees one call with several requests, each gets its own slice; a 
   const [descriptor] = await loadAll([join(fixture('handlers'), 'echo.ts')])
   descriptor.batch = { maxSize: 16, maxDelayMs: 100 }
   const { url } = await startServer([descriptor], { t })
-  const answers = await Promise.all([[1], [2, 3], [4]].map((xs) => post(`${url}/v1/models/echo:predict`, { instances: xs.map((x) => ({ x })) })))
-  assert.deepEqual(answers.map((a) => a.body.predictions.map((p: { y: number }) => p.y)), [[2], [4, 6], [8]])
+  const answers = await Promise.all(
+    [[1], [2, 3], [4]].map((xs) => post(`${url}/v1/models/echo:predict`, { instances: xs.map((x) => ({ x })) })),
+  )
+  assert.deepEqual(
+    answers.map((a) => a.body.predictions.map((p: { y: number }) => p.y)),
+    [[2], [4, 6], [8]],
+  )
   const seen = answers.flatMap((a) => a.body.predictions.map((p: { batchSize: number }) => p.batchSize))
-  assert.ok(seen.some((size) => size > 1), `the handler never saw a batch: ${seen}`)
+  assert.ok(
+    seen.some((size) => size > 1),
+    `the handler never saw a batch: ${seen}`,
+  )
 })
 
 test('a batch in which one item makes the model fail fails only that item', async (t) => {
   const { url } = await startServer(join(fixture('handlers'), 'fails-negative.ts'), { t })
-  const answers = await Promise.all([1, 2, -1, 3].map((x) => post(`${url}/v1/models/fails-negative:predict`, { instances: [x] })))
-  assert.deepEqual(answers.map((a) => a.status), [200, 200, 500, 200])
+  const answers = await Promise.all(
+    [1, 2, -1, 3].map((x) => post(`${url}/v1/models/fails-negative:predict`, { instances: [x] })),
+  )
+  assert.deepEqual(
+    answers.map((a) => a.status),
+    [200, 200, 500, 200],
+  )
   assert.equal(answers[2].body.error.code, 'PREDICTION_FAILED')
-  assert.deepEqual(answers.filter((a) => a.status === 200).map((a) => a.body.predictions[0].y), [2, 4, 6])
+  assert.deepEqual(
+    answers.filter((a) => a.status === 200).map((a) => a.body.predictions[0].y),
+    [2, 4, 6],
+  )
 })
 
 function assertClose(actual: unknown, expected: unknown, path = ''): void {
   if (typeof expected === 'number') {
-    assert.ok(typeof actual === 'number' && Math.abs(actual - expected) <= 1e-5 * Math.max(1, Math.abs(expected)), `${path}: ${actual} != ${expected}`)
+    assert.ok(
+      typeof actual === 'number' && Math.abs(actual - expected) <= 1e-5 * Math.max(1, Math.abs(expected)),
+      `${path}: ${actual} != ${expected}`,
+    )
   } else if (expected && typeof expected === 'object') {
     for (const key of Object.keys(expected)) assertClose((actual as any)[key], (expected as any)[key], `${path}/${key}`)
   } else assert.deepEqual(actual, expected, path)

@@ -37,11 +37,14 @@ it('a handler module without a default export', async () => {
 })
 
 it('a handler module whose definition is invalid', async (t) => {
-  const dir = await modelDir({
-    'no-predict.mjs': 'export default { name: "x", input: { type: "number" } }\n',
-    'bad-name.mjs': 'export default { name: "no spaces allowed", input: {}, predict: (x) => x }\n',
-    'throws.mjs': 'throw new Error("cannot import this")\n',
-  }, t)
+  const dir = await modelDir(
+    {
+      'no-predict.mjs': 'export default { name: "x", input: { type: "number" } }\n',
+      'bad-name.mjs': 'export default { name: "no spaces allowed", input: {}, predict: (x) => x }\n',
+      'throws.mjs': 'throw new Error("cannot import this")\n',
+    },
+    t,
+  )
   await expectRefusal(join(dir, 'no-predict.mjs'), /predict/)
   await expectRefusal(join(dir, 'bad-name.mjs'), /name must be/)
   await expectRefusal(join(dir, 'throws.mjs'), /cannot import/)
@@ -58,8 +61,20 @@ it('a model directory with a bad carafe.yaml', async (t) => {
 
 it('a model directory whose image pre-processing cannot feed its ONNX model', async (t) => {
   const iris = await readFile(join(example('iris'), '1', 'model.onnx'))
-  const notAnImageModel = await modelDir({ 'carafe.yaml': 'preprocess:\n  image: { resize: { width: 4, height: 4 } }\n', '1/model.onnx': iris }, t)
-  await expectRefusal(notAnImageModel, /preprocess\.image: input "[^"]+" takes \[4\] per image, the pre-processing makes \[3, 4, 4\]/)
-  const badKernel = await modelDir({ 'carafe.yaml': 'preprocess:\n  image: { resize: { maxSide: 64, kernel: sinc } }\n', '1/model.onnx': iris }, t)
-  await expectRefusal(badKernel, /preprocess\.image\.resize\.kernel is not one of the allowed values \(allowed: "nearest", "linear", "cubic", "lanczos3"\)/)
+  const notAnImageModel = await modelDir(
+    { 'carafe.yaml': 'preprocess:\n  image: { resize: { width: 4, height: 4 } }\n', '1/model.onnx': iris },
+    t,
+  )
+  await expectRefusal(
+    notAnImageModel,
+    /preprocess\.image: input "[^"]+" takes \[4\] per image, the pre-processing makes \[3, 4, 4\]/,
+  )
+  const badKernel = await modelDir(
+    { 'carafe.yaml': 'preprocess:\n  image: { resize: { maxSide: 64, kernel: sinc } }\n', '1/model.onnx': iris },
+    t,
+  )
+  await expectRefusal(
+    badKernel,
+    /preprocess\.image\.resize\.kernel is not one of the allowed values \(allowed: "nearest", "linear", "cubic", "lanczos3"\)/,
+  )
 })

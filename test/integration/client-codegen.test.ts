@@ -57,18 +57,33 @@ export async function useTextDetection(baseUrl: string): Promise<number[][]> {
 const BAD_USAGES: { name: string; code: number; source: string }[] = [
   { name: 'string-for-number', code: 2322, source: `iris.predict([[5.1, '3.5', 1.4, 0.2]])` },
   { name: 'missing-field', code: 2339, source: `iris.predict([[5.1, 3.5, 1.4, 0.2]]).then(([p]) => p.confidence)` },
-  { name: 'unknown-label', code: 2367, source: `iris.predict([[5.1, 3.5, 1.4, 0.2]]).then(([p]) => p.label === 'rose')` },
-  { name: 'unknown-class-probability', code: 2339, source: `iris.predict([[5.1, 3.5, 1.4, 0.2]]).then(([p]) => p.probabilities.rose)` },
+  {
+    name: 'unknown-label',
+    code: 2367,
+    source: `iris.predict([[5.1, 3.5, 1.4, 0.2]]).then(([p]) => p.label === 'rose')`,
+  },
+  {
+    name: 'unknown-class-probability',
+    code: 2339,
+    source: `iris.predict([[5.1, 3.5, 1.4, 0.2]]).then(([p]) => p.probabilities.rose)`,
+  },
   { name: 'image-as-number', code: 2322, source: `detector.predict([{ image: 42 }])` },
   { name: 'image-missing', code: 2741, source: `detector.predict([{ maxResults: 3 }])` },
-  { name: 'job-result-field', code: 2339, source: `iris.waitForJob('id').then((job) => job.result?.predictions[0].score)` },
+  {
+    name: 'job-result-field',
+    code: 2339,
+    source: `iris.waitForJob('id').then((job) => job.result?.predictions[0].score)`,
+  },
 ]
 
 let project: string
 
 before(async () => {
   project = await mkdtemp(join(tmpdir(), 'carafe-client-'))
-  await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'user-project', private: true, type: 'module' }))
+  await writeFile(
+    join(project, 'package.json'),
+    JSON.stringify({ name: 'user-project', private: true, type: 'module' }),
+  )
   await mkdir(join(project, 'node_modules'))
   await symlink(ROOT, join(project, 'node_modules', 'carafe'), 'dir')
 })
@@ -88,27 +103,41 @@ test('carafe client writes a module that type-checks strict, refuses wrong usage
 
   await writeFile(join(project, 'usage.ts'), GOOD_USAGE)
   for (const bad of BAD_USAGES) {
-    await writeFile(join(project, `bad-${bad.name}.ts`), [
-      `import { createIrisClient, createTextDetectionClient } from './client.js'`,
-      `const iris = createIrisClient('http://127.0.0.1:1')`,
-      `const detector = createTextDetectionClient('http://127.0.0.1:1')`,
-      `export const attempt = () => ${bad.source}`,
-      `export { iris, detector }`,
-    ].join('\n'))
+    await writeFile(
+      join(project, `bad-${bad.name}.ts`),
+      [
+        `import { createIrisClient, createTextDetectionClient } from './client.js'`,
+        `const iris = createIrisClient('http://127.0.0.1:1')`,
+        `const detector = createTextDetectionClient('http://127.0.0.1:1')`,
+        `export const attempt = () => ${bad.source}`,
+        `export { iris, detector }`,
+      ].join('\n'),
+    )
   }
   // One strict program over the generated module, the good usage and every bad one; errors are grouped by file.
   const program = ts.createProgram({
-    rootNames: ['client.ts', 'usage.ts', ...BAD_USAGES.map((bad) => `bad-${bad.name}.ts`)].map((file) => join(project, file)),
+    rootNames: ['client.ts', 'usage.ts', ...BAD_USAGES.map((bad) => `bad-${bad.name}.ts`)].map((file) =>
+      join(project, file),
+    ),
     options: {
-      strict: true, noEmit: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext,
-      lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'], types: [], skipLibCheck: false,
+      strict: true,
+      noEmit: true,
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.NodeNext,
+      moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'],
+      types: [],
+      skipLibCheck: false,
     },
   })
   const byFile = new Map<string, { code: number; line: number; text: string }[]>()
   for (const d of ts.getPreEmitDiagnostics(program)) {
     const file = d.file ? d.file.fileName.slice(project.length + 1) : '(global)'
     const line = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start).line + 1 : 0
-    byFile.set(file, [...(byFile.get(file) ?? []), { code: d.code, line, text: ts.flattenDiagnosticMessageText(d.messageText, ' ') }])
+    byFile.set(file, [
+      ...(byFile.get(file) ?? []),
+      { code: d.code, line, text: ts.flattenDiagnosticMessageText(d.messageText, ' ') },
+    ])
   }
   const summary = JSON.stringify(Object.fromEntries(byFile), null, 1)
   assert.equal(byFile.get('(global)'), undefined, summary)
@@ -116,7 +145,11 @@ test('carafe client writes a module that type-checks strict, refuses wrong usage
   assert.equal(byFile.get('usage.ts'), undefined, summary)
   for (const bad of BAD_USAGES) {
     const errors = byFile.get(`bad-${bad.name}.ts`) ?? []
-    assert.deepEqual(errors.map(({ code, line }) => ({ code, line })), [{ code: bad.code, line: 4 }], `${bad.name}: ${summary}`)
+    assert.deepEqual(
+      errors.map(({ code, line }) => ({ code, line })),
+      [{ code: bad.code, line: 4 }],
+      `${bad.name}: ${summary}`,
+    )
   }
   assert.equal(byFile.size, BAD_USAGES.length, summary)
 

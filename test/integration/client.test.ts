@@ -4,7 +4,10 @@ import { CarafeApiError, createClient } from '../../src/client/index.js'
 import { example } from '../helpers/paths.js'
 import { post, startServer } from '../helpers/server.js'
 
-interface IrisOut { label: string; probabilities: Record<string, number> }
+interface IrisOut {
+  label: string
+  probabilities: Record<string, number>
+}
 
 test('typed client: predict against a live server, errors carry their code', async (t) => {
   const server = await startServer(example('iris'), { t })

@@ -3,7 +3,11 @@ import assert from 'node:assert/strict'
 import { example, fixture } from '../helpers/paths.js'
 import { assertNoStack, post, startServer, type TestServer } from '../helpers/server.js'
 
-interface Call { model: string; startedAt: number; finishedAt: number }
+interface Call {
+  model: string
+  startedAt: number
+  finishedAt: number
+}
 
 describe('composition through ctx.models', () => {
   let server: TestServer
@@ -11,10 +15,14 @@ describe('composition through ctx.models', () => {
     server = await startServer([example('fanout'), fixture('handlers/calls-echo.ts'), fixture('handlers/echo.ts')])
   })
   after(() => server?.close())
-  const predict = (model: string, instances: unknown[]) => post(`${server.url}/v1/models/${model}:predict`, { instances })
+  const predict = (model: string, instances: unknown[]) =>
+    post(`${server.url}/v1/models/${model}:predict`, { instances })
 
   it('serving examples/fanout brings up its four sources', async () => {
-    const names = server.carafe.registry.list().map((m) => m.name).sort()
+    const names = server.carafe.registry
+      .list()
+      .map((m) => m.name)
+      .sort()
     assert.deepEqual(names, ['calls-echo', 'echo', 'fanout', 'popular', 'recent', 'similar', 'trending'])
   })
 
@@ -22,7 +30,10 @@ describe('composition through ctx.models', () => {
     const { status, body, text } = await predict('fanout', [{ user: 'ada', k: 3 }])
     assert.equal(status, 200, text)
     const calls: Call[] = body.predictions[0].calls
-    assert.deepEqual(calls.map((c) => c.model), ['popular', 'recent', 'similar', 'trending'])
+    assert.deepEqual(
+      calls.map((c) => c.model),
+      ['popular', 'recent', 'similar', 'trending'],
+    )
     // Each source sleeps 300 ms; run one after another, each would start after the previous finished.
     const lastStart = Math.max(...calls.map((c) => c.startedAt))
     const firstFinish = Math.min(...calls.map((c) => c.finishedAt))
@@ -37,10 +48,16 @@ describe('composition through ctx.models', () => {
     const items: { id: string; score: number }[] = merged.body.predictions[0].items
     assert.equal(items.length, 10)
     for (const { id, score } of items) {
-      const sum = sources.reduce((total, s) => total + s.body.predictions[0].items.find((i: { id: string }) => i.id === id).score, 0)
+      const sum = sources.reduce(
+        (total, s) => total + s.body.predictions[0].items.find((i: { id: string }) => i.id === id).score,
+        0,
+      )
       assert.ok(Math.abs(sum - score) < 1e-3, `${id}: ${score} vs ${sum}`)
     }
-    assert.deepEqual(items.map((i) => i.score), [...items.map((i) => i.score)].sort((a, b) => b - a))
+    assert.deepEqual(
+      items.map((i) => i.score),
+      [...items.map((i) => i.score)].sort((a, b) => b - a),
+    )
   })
 
   it('a call is validated by the called model, and its error code reaches the client', async () => {

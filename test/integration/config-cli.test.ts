@@ -8,9 +8,15 @@ import { parse } from 'yaml'
 import { CLI, example } from '../helpers/paths.js'
 
 /** Run the CLI to completion (bounded at 20 s) and collect its status and output. */
-function carafe(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function carafe(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { PATH: process.env.PATH, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (chunk) => (stdout += chunk))
@@ -32,8 +38,14 @@ const file = (name: string, text: string) => {
 
 describe('carafe serve --print-config', () => {
   it('prints the merge of file < env < flags with secrets masked, and exits 0', async () => {
-    const config = file('ok.yaml', 'port: 1111\nhost: 0.0.0.0\nlogLevel: warn\napiKeys: [file-key-000000000001]\nmodels:\n  iris:\n    maxQueue: 3\n')
-    const { code, stdout, stderr } = await carafe(['serve', '--config', config, '--port', '3333', '--print-config'], { CARAFE_PORT: '2222', CARAFE_HOST: '10.1.1.1' })
+    const config = file(
+      'ok.yaml',
+      'port: 1111\nhost: 0.0.0.0\nlogLevel: warn\napiKeys: [file-key-000000000001]\nmodels:\n  iris:\n    maxQueue: 3\n',
+    )
+    const { code, stdout, stderr } = await carafe(['serve', '--config', config, '--port', '3333', '--print-config'], {
+      CARAFE_PORT: '2222',
+      CARAFE_HOST: '10.1.1.1',
+    })
     assert.equal(code, 0, stderr)
     const printed = parse(stdout)
     assert.equal(printed.port, 3333)
@@ -47,14 +59,46 @@ describe('carafe serve --print-config', () => {
 
 describe('bad configuration exits 2 with one line naming the key, the value and what is allowed', () => {
   const cases: [string, () => { args: string[]; env?: Record<string, string> }, RegExp][] = [
-    ['unknown key', () => ({ args: ['--config', file('unknown.yaml', 'prot: 8080\n')] }), /prot is not a known key.*"prot" = 8080|prot is not a known key.*allowed keys: host, port/],
-    ['wrong type', () => ({ args: ['--config', file('type.yaml', 'port: "eighty"\n')] }), /port must be integer \(from config file = "eighty"\); allowed: an integer from 0 to 65535/],
-    ['out of range (env)', () => ({ args: [], env: { CARAFE_PORT: '70000' } }), /port must be <= 65535 \(from CARAFE_PORT="70000"\); allowed: an integer from 0 to 65535/],
-    ['out of range (flag)', () => ({ args: ['--timeout-ms', '0'] }), /timeoutMs must be >= 1 \(from flag --timeoutMs = 0\)/],
-    ['bad enum', () => ({ args: ['--log-level', 'loud'] }), /logLevel is not one of the allowed values \(from flag --logLevel = "loud"\); allowed: "fatal", "error", "warn", "info", "debug", "trace", "silent"/],
-    ['unreadable file', () => ({ args: ['--config', join(dir, 'missing.yaml')] }), /cannot read .*missing\.yaml \(ENOENT/],
-    ['bad YAML', () => ({ args: ['--config', file('bad.yaml', 'port: [1, 2\nhost: x\n')] }), /cannot read .*bad\.yaml \(/],
-    ['models entry for no served model', () => ({ args: ['--config', file('models.yaml', 'models:\n  nosuch:\n    maxQueue: 2\n')] }), /models\.nosuch names no served model; served: iris/],
+    [
+      'unknown key',
+      () => ({ args: ['--config', file('unknown.yaml', 'prot: 8080\n')] }),
+      /prot is not a known key.*"prot" = 8080|prot is not a known key.*allowed keys: host, port/,
+    ],
+    [
+      'wrong type',
+      () => ({ args: ['--config', file('type.yaml', 'port: "eighty"\n')] }),
+      /port must be integer \(from config file = "eighty"\); allowed: an integer from 0 to 65535/,
+    ],
+    [
+      'out of range (env)',
+      () => ({ args: [], env: { CARAFE_PORT: '70000' } }),
+      /port must be <= 65535 \(from CARAFE_PORT="70000"\); allowed: an integer from 0 to 65535/,
+    ],
+    [
+      'out of range (flag)',
+      () => ({ args: ['--timeout-ms', '0'] }),
+      /timeoutMs must be >= 1 \(from flag --timeoutMs = 0\)/,
+    ],
+    [
+      'bad enum',
+      () => ({ args: ['--log-level', 'loud'] }),
+      /logLevel is not one of the allowed values \(from flag --logLevel = "loud"\); allowed: "fatal", "error", "warn", "info", "debug", "trace", "silent"/,
+    ],
+    [
+      'unreadable file',
+      () => ({ args: ['--config', join(dir, 'missing.yaml')] }),
+      /cannot read .*missing\.yaml \(ENOENT/,
+    ],
+    [
+      'bad YAML',
+      () => ({ args: ['--config', file('bad.yaml', 'port: [1, 2\nhost: x\n')] }),
+      /cannot read .*bad\.yaml \(/,
+    ],
+    [
+      'models entry for no served model',
+      () => ({ args: ['--config', file('models.yaml', 'models:\n  nosuch:\n    maxQueue: 2\n')] }),
+      /models\.nosuch names no served model; served: iris/,
+    ],
   ]
   for (const [kind, make, message] of cases) {
     it(kind, async () => {

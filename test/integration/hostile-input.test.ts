@@ -14,9 +14,15 @@ const BODY_LIMIT = 64 * 1024
 // a real gc() for the memory check, even without --expose-gc on the command line
 setFlagsFromString('--expose-gc')
 const gc = runInNewContext('gc') as () => void
-const heapAfterGc = () => { gc(); gc(); return process.memoryUsage().heapUsed }
+const heapAfterGc = () => {
+  gc()
+  gc()
+  return process.memoryUsage().heapUsed
+}
 
-it('answers thousands of malformed requests with 4xx JSON (never 5xx) and stays healthy', { timeout: 240_000 }, async (t) => {
+it('answers thousands of malformed requests with 4xx JSON (never 5xx) and stays healthy', {
+  timeout: 240_000,
+}, async (t) => {
   const server = await startServer(example('iris'), { t, config: { rateLimit: 0, bodyLimit: BODY_LIMIT } })
   const port = Number(new URL(server.url).port)
   const predict = () => post(`${server.url}/v1/models/iris:predict`, { instances: [[5.1, 3.5, 1.4, 0.2]] })
@@ -30,10 +36,15 @@ it('answers thousands of malformed requests with 4xx JSON (never 5xx) and stays 
     const key = answer.status === null ? 'closed' : String(answer.status)
     counts[key] = (counts[key] ?? 0) + 1
     const fail = (why: string) => failures.push(`${kind}: ${why}: ${answer.status} ${answer.body.slice(0, 200)}`)
-    if (answer.status === null) return expect === 'parser' || kind === 'oversizedBody' ? undefined : fail('closed without an answer')
+    if (answer.status === null)
+      return expect === 'parser' || kind === 'oversizedBody' ? undefined : fail('closed without an answer')
     if (answer.status < 400 || answer.status >= 500) return fail('not a 4xx')
     let body: { error?: { code?: unknown } } | undefined
-    try { body = JSON.parse(answer.body) } catch { body = undefined }
+    try {
+      body = JSON.parse(answer.body)
+    } catch {
+      body = undefined
+    }
     if (typeof body?.error?.code === 'string') counts.envelope = (counts.envelope ?? 0) + 1
     else if (expect === 'json') fail('no {"error":{"code"}} body')
   }

@@ -4,7 +4,10 @@ import { example } from '../helpers/paths.js'
 import { assertNoStack, startServer, type TestServer } from '../helpers/server.js'
 import { renderLines, type Line } from '../helpers/text-image.js'
 
-const LINES: Line[] = [{ text: 'UPLOADED 123', baseline: 60 }, { text: 'second line', baseline: 140 }]
+const LINES: Line[] = [
+  { text: 'UPLOADED 123', baseline: 60 },
+  { text: 'second line', baseline: 140 },
+]
 
 async function send(url: string, form: FormData) {
   const response = await fetch(url, { method: 'POST', body: form })
@@ -57,7 +60,10 @@ describe('multipart/form-data uploads', () => {
   })
 
   it('refuses an unknown parameter and a wrongly typed one with 400 INVALID_INPUT', async () => {
-    for (const [key, value] of [['colour', 'red'], ['maxResults', 'many']]) {
+    for (const [key, value] of [
+      ['colour', 'red'],
+      ['maxResults', 'many'],
+    ]) {
       const form = new FormData()
       form.append('image', file(page), 'page.png')
       form.append(key!, value!)

@@ -11,7 +11,7 @@ const SLOW = fixture('handlers/slow-progress.ts')
 
 const del = async (url: string) => {
   const response = await fetch(url, { method: 'DELETE' })
-  return { status: response.status, body: await response.json() as any }
+  return { status: response.status, body: (await response.json()) as any }
 }
 
 describe('job routes (embedded store)', () => {
@@ -40,7 +40,10 @@ describe('job routes (embedded store)', () => {
 
   it('shows progress while running', async () => {
     const { body } = await post(`${server.url}/v1/models/slow/jobs`, { instances: [{ ms: 3000 }] })
-    const running = await waitFor(`${server.url}/v1/jobs/${body.id}`, (b) => b.status === 'running' && b.progress > 0 && b.progress < 1)
+    const running = await waitFor(
+      `${server.url}/v1/jobs/${body.id}`,
+      (b) => b.status === 'running' && b.progress > 0 && b.progress < 1,
+    )
     assert.ok(running.progress > 0)
     await del(`${server.url}/v1/jobs/${body.id}`)
   })
@@ -49,7 +52,10 @@ describe('job routes (embedded store)', () => {
     const bad = await post(`${server.url}/v1/models/slow/jobs`, { instances: [{ ms: 'soon' }] })
     assert.equal(bad.status, 400)
     assert.equal(bad.body.error.code, 'INVALID_INPUT')
-    assert.equal((await post(`${server.url}/v1/models/nope/jobs`, { instances: [{ ms: 1 }] })).body.error.code, 'MODEL_NOT_FOUND')
+    assert.equal(
+      (await post(`${server.url}/v1/models/nope/jobs`, { instances: [{ ms: 1 }] })).body.error.code,
+      'MODEL_NOT_FOUND',
+    )
   })
 
   it('reports a failing job with a clear error and no stack', async () => {

@@ -20,10 +20,15 @@ async function freePort(): Promise<number> {
 
 async function startCli(dataDir: string, port: number): Promise<ChildProcess> {
   const child = spawn(process.execPath, [CLI, 'serve', fixture('handlers/slow-progress.ts'), '--port', String(port)], {
-    cwd: ROOT, env: { ...process.env, CARAFE_DATA_DIR: dataDir, CARAFE_JOB_CONCURRENCY: '2', CARAFE_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'],
+    cwd: ROOT,
+    env: { ...process.env, CARAFE_DATA_DIR: dataDir, CARAFE_JOB_CONCURRENCY: '2', CARAFE_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'inherit'],
   })
   for (let i = 0; i < 600; i++) {
-    const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status === 200, () => false)
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+      (r) => r.status === 200,
+      () => false,
+    )
     if (ready) return child
     if (child.exitCode !== null) throw new Error(`carafe exited with ${child.exitCode}`)
     await new Promise((resolve) => setTimeout(resolve, 50))
@@ -32,10 +37,11 @@ async function startCli(dataDir: string, port: number): Promise<ChildProcess> {
   throw new Error('carafe did not become ready')
 }
 
-const killed = (child: ChildProcess) => new Promise((resolve) => {
-  child.once('exit', resolve)
-  child.kill('SIGKILL')
-})
+const killed = (child: ChildProcess) =>
+  new Promise((resolve) => {
+    child.once('exit', resolve)
+    child.kill('SIGKILL')
+  })
 
 test('kill -9 with jobs queued and running: after a restart every accepted job succeeds exactly once', async (t) => {
   const dataDir = await mkdtemp(join(tmpdir(), 'carafe-kill-'))
@@ -59,7 +65,10 @@ test('kill -9 with jobs queued and running: after a restart every accepted job s
     await new Promise((resolve) => setTimeout(resolve, 10))
   }
   const before = await Promise.all(ids.map(async (id) => (await get(`${url}/v1/jobs/${id}`)).body.status))
-  assert.ok(before.includes('running') && before.includes('queued'), `want running and queued jobs at the kill, got ${before}`)
+  assert.ok(
+    before.includes('running') && before.includes('queued'),
+    `want running and queued jobs at the kill, got ${before}`,
+  )
   await killed(child)
 
   child = await startCli(dataDir, port)
@@ -75,6 +84,9 @@ test('kill -9 with jobs queued and running: after a restart every accepted job s
     assert.equal(job.result.predictions.length, 1)
     results.push(job.result.predictions[0].tag)
   }
-  assert.deepEqual(results, ids.map((_, i) => `job-${i}`))
+  assert.deepEqual(
+    results,
+    ids.map((_, i) => `job-${i}`),
+  )
   assert.equal(new Set(results).size, JOBS)
 })

@@ -7,7 +7,9 @@ import { loudSkipReason, REDIS_URL, redisDown, removeKeys } from '../helpers/red
 const down = await redisDown()
 if (down) {
   const reason = loudSkipReason('the redis JobStore contract', down)
-  test('JobStore (redis)', (t) => { t.skip(reason) })
+  test('JobStore (redis)', (t) => {
+    t.skip(reason)
+  })
 } else {
   jobStoreContract('redis', async () => {
     const prefix = `carafe-test:${randomUUID()}`

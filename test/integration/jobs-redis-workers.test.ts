@@ -9,11 +9,19 @@ import { loudSkipReason, redisDown, removeKeys } from '../helpers/redis.js'
 
 /** `carafe worker` in its own process; resolves once it logged "worker ready". */
 async function startWorker(url: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [CLI, 'worker', fixture('handlers/slow-progress.ts'), '--jobs', url, '--concurrency', '1'], {
-    cwd: ROOT, env: { ...process.env, CARAFE_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'],
-  })
+  const child = spawn(
+    process.execPath,
+    [CLI, 'worker', fixture('handlers/slow-progress.ts'), '--jobs', url, '--concurrency', '1'],
+    {
+      cwd: ROOT,
+      env: { ...process.env, CARAFE_LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  )
   let out = ''
-  child.stdout!.on('data', (chunk) => { out += chunk })
+  child.stdout!.on('data', (chunk) => {
+    out += chunk
+  })
   for (let i = 0; i < 600 && !out.includes('worker ready'); i++) {
     if (child.exitCode !== null) throw new Error(`carafe worker exited with ${child.exitCode}`)
     await new Promise((resolve) => setTimeout(resolve, 50))
@@ -45,7 +53,8 @@ test('two workers, one killed with SIGKILL mid-job: every job still succeeds', a
   children.push(a, b)
 
   const submitted: JobRecord[] = []
-  for (let i = 0; i < 6; i++) submitted.push(await store.submit({ model: 'slow', instances: [{ ms: 1500, tag: String(i) }] }))
+  for (let i = 0; i < 6; i++)
+    submitted.push(await store.submit({ model: 'slow', instances: [{ ms: 1500, tag: String(i) }] }))
   // both workers take one job each (concurrency 1); wait until two run, then kill one of them
   for (let i = 0; i < 600; i++) {
     const states = await Promise.all(submitted.map((job) => store.get(job.id)))
@@ -65,9 +74,18 @@ test('two workers, one killed with SIGKILL mid-job: every job still succeeds', a
     }
     final.push(current!)
   }
-  assert.deepEqual(final.map((job) => job.status), submitted.map(() => 'succeeded'))
-  assert.deepEqual(final.map((job) => (job.result as { tag: string }[])[0]!.tag), submitted.map((_, i) => String(i)))
+  assert.deepEqual(
+    final.map((job) => job.status),
+    submitted.map(() => 'succeeded'),
+  )
+  assert.deepEqual(
+    final.map((job) => (job.result as { tag: string }[])[0]!.tag),
+    submitted.map((_, i) => String(i)),
+  )
   // the killed worker's job ran again on the survivor
-  assert.ok(final.some((job) => job.attempts >= 2), `attempts: ${final.map((job) => job.attempts)}`)
+  assert.ok(
+    final.some((job) => job.attempts >= 2),
+    `attempts: ${final.map((job) => job.attempts)}`,
+  )
   assert.ok(final.every((job) => (job.result as { pid: number }[])[0]!.pid !== a.pid || job.attempts === 1))
 })

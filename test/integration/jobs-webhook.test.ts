@@ -10,7 +10,9 @@ import { post, startServer } from '../helpers/server.js'
 
 const SECRET = 'test-webhook-secret-0123456789'
 
-test('a finished job calls its webhook with an HMAC signature, retrying after a failed delivery', { timeout: 60_000 }, async (t) => {
+test('a finished job calls its webhook with an HMAC signature, retrying after a failed delivery', {
+  timeout: 60_000,
+}, async (t) => {
   const deliveries: { body: string; signature: string }[] = []
   let gotTwo!: () => void
   const received = new Promise<void>((resolve) => (gotTwo = resolve))
@@ -18,7 +20,10 @@ test('a finished job calls its webhook with an HMAC signature, retrying after a 
     const chunks: Buffer[] = []
     request.on('data', (chunk) => chunks.push(chunk))
     request.on('end', () => {
-      deliveries.push({ body: Buffer.concat(chunks).toString(), signature: String(request.headers['x-carafe-signature']) })
+      deliveries.push({
+        body: Buffer.concat(chunks).toString(),
+        signature: String(request.headers['x-carafe-signature']),
+      })
       // the first delivery fails, so the test sees the retry
       response.statusCode = deliveries.length === 1 ? 500 : 200
       response.setHeader('connection', 'close')
@@ -27,13 +32,22 @@ test('a finished job calls its webhook with an HMAC signature, retrying after a 
     })
   })
   await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve))
-  t.after(() => { listener.closeAllConnections(); return new Promise((done) => listener.close(done)) })
+  t.after(() => {
+    listener.closeAllConnections()
+    return new Promise((done) => listener.close(done))
+  })
   const port = (listener.address() as { port: number }).port
   const dataDir = await mkdtemp(join(tmpdir(), 'carafe-webhook-'))
   t.after(() => rm(dataDir, { recursive: true, force: true }))
-  const server = await startServer(fixture('handlers/slow-progress.ts'), { t, config: { dataDir, webhookHosts: [`127.0.0.1:${port}`], webhookSecret: SECRET } })
+  const server = await startServer(fixture('handlers/slow-progress.ts'), {
+    t,
+    config: { dataDir, webhookHosts: [`127.0.0.1:${port}`], webhookSecret: SECRET },
+  })
 
-  const { status, body } = await post(`${server.url}/v1/models/slow/jobs`, { instances: [{ ms: 5, tag: 'hook' }], webhook: `http://127.0.0.1:${port}/done` })
+  const { status, body } = await post(`${server.url}/v1/models/slow/jobs`, {
+    instances: [{ ms: 5, tag: 'hook' }],
+    webhook: `http://127.0.0.1:${port}/done`,
+  })
   assert.equal(status, 202)
   await received
   for (const delivery of deliveries) {
@@ -45,7 +59,10 @@ test('a finished job calls its webhook with an HMAC signature, retrying after a 
     assert.equal(job.result.predictions[0].tag, 'hook')
   }
 
-  const refused = await post(`${server.url}/v1/models/slow/jobs`, { instances: [{ ms: 1 }], webhook: 'http://example.com/hook' })
+  const refused = await post(`${server.url}/v1/models/slow/jobs`, {
+    instances: [{ ms: 1 }],
+    webhook: 'http://example.com/hook',
+  })
   assert.equal(refused.status, 400)
   assert.equal(refused.body.error.code, 'WEBHOOK_NOT_ALLOWED')
   const notUrl = await post(`${server.url}/v1/models/slow/jobs`, { instances: [{ ms: 1 }], webhook: 'not a url' })

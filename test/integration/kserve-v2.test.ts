@@ -22,8 +22,14 @@ describe('KServe V2 Open Inference Protocol', () => {
   })
 
   it('infers from a flat row-major tensor, matching the V1 answer', async () => {
-    const rows = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]
-    const v2 = await post(`${server.url}/v2/models/iris/versions/1/infer`, { id: 'r1', inputs: [{ name: 'input', shape: [2, 4], datatype: 'FP32', data: rows.flat() }] })
+    const rows = [
+      [5.1, 3.5, 1.4, 0.2],
+      [6.7, 3.0, 5.2, 2.3],
+    ]
+    const v2 = await post(`${server.url}/v2/models/iris/versions/1/infer`, {
+      id: 'r1',
+      inputs: [{ name: 'input', shape: [2, 4], datatype: 'FP32', data: rows.flat() }],
+    })
     assert.equal(v2.status, 200, v2.text)
     assert.equal(v2.body.id, 'r1')
     const labels = v2.body.outputs.find((o: { name: string }) => o.name === 'label')
@@ -36,7 +42,9 @@ describe('KServe V2 Open Inference Protocol', () => {
 
   it('a bare ONNX model answers tensors by output name', async () => {
     const data = Array.from({ length: 2 * 256 }, (_, i) => (i % 7) / 7)
-    const answer = await post(`${server.url}/v2/models/model/infer`, { inputs: [{ name: 'input', shape: [2, 256], datatype: 'FP32', data }] })
+    const answer = await post(`${server.url}/v2/models/model/infer`, {
+      inputs: [{ name: 'input', shape: [2, 256], datatype: 'FP32', data }],
+    })
     assert.equal(answer.status, 200, answer.text)
     assert.deepEqual(answer.body.outputs[0].shape, [2, 10])
     assert.equal(answer.body.outputs[0].data.length, 20)
@@ -58,10 +66,14 @@ describe('KServe V2 Open Inference Protocol', () => {
       assert.equal(answer.body.error.code, 'INVALID_INPUT')
       assertNoStack(answer.text)
     }
-    const version = await post(`${server.url}/v2/models/iris/versions/7/infer`, { inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] }] })
+    const version = await post(`${server.url}/v2/models/iris/versions/7/infer`, {
+      inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] }],
+    })
     assert.equal(version.status, 404)
     assert.equal(version.body.error.code, 'MODEL_NOT_FOUND')
-    const handler = await post(`${server.url}/v2/models/echo/infer`, { inputs: [{ name: 'x', shape: [1], datatype: 'FP32', data: [1] }] })
+    const handler = await post(`${server.url}/v2/models/echo/infer`, {
+      inputs: [{ name: 'x', shape: [1], datatype: 'FP32', data: [1] }],
+    })
     assert.equal(handler.status, 400)
     assert.match(handler.body.error.message, /:predict/)
   })

@@ -5,7 +5,9 @@ import { get, post, startServer } from '../helpers/server.js'
 
 it('setup runs once across hundreds of requests', async (t) => {
   const server = await startServer(fixture('handlers/echo.ts'), { t })
-  const requests = Array.from({ length: 300 }, (_, i) => post(`${server.url}/v1/models/echo:predict`, { instances: [{ x: i }] }))
+  const requests = Array.from({ length: 300 }, (_, i) =>
+    post(`${server.url}/v1/models/echo:predict`, { instances: [{ x: i }] }),
+  )
   const answers = await Promise.all(requests)
   assert.ok(answers.every((a, i) => a.status === 200 && a.body.predictions[0].y === 2 * i))
   const setups = server.logs.filter((line) => line.msg === 'setup ran')
@@ -29,5 +31,8 @@ it('/readyz answers 503 until the model has loaded and warmed up, /healthz 200 a
   // the warm-up prediction ran before readiness: one batch of one sample is already counted
   const described = await get(`${server.url}/v1/models/slow-setup`)
   assert.ok(described.body.stats.warmupMs >= 0)
-  assert.equal((await post(`${server.url}/v1/models/slow-setup:predict`, { instances: [1, 2] })).body.predictions.join(), '2,3')
+  assert.equal(
+    (await post(`${server.url}/v1/models/slow-setup:predict`, { instances: [1, 2] })).body.predictions.join(),
+    '2,3',
+  )
 })

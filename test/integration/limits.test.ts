@@ -16,9 +16,15 @@ it('rate limits per client with 429 RATE_LIMITED and Retry-After; per named key 
 
 it('CORS is off by default and on for configured origins', async (t) => {
   const off = await startServer(example('iris'), { t })
-  assert.equal((await get(`${off.url}/v1/models`, { origin: 'https://a.example' })).headers.get('access-control-allow-origin'), null)
+  assert.equal(
+    (await get(`${off.url}/v1/models`, { origin: 'https://a.example' })).headers.get('access-control-allow-origin'),
+    null,
+  )
   const on = await startServer(example('iris'), { t, config: { corsOrigins: ['https://a.example'] } })
-  assert.equal((await get(`${on.url}/v1/models`, { origin: 'https://a.example' })).headers.get('access-control-allow-origin'), 'https://a.example')
+  assert.equal(
+    (await get(`${on.url}/v1/models`, { origin: 'https://a.example' })).headers.get('access-control-allow-origin'),
+    'https://a.example',
+  )
 })
 
 it('gives a named key its own limit', async (t) => {
@@ -27,7 +33,10 @@ it('gives a named key its own limit', async (t) => {
   const { tmpdir } = await import('node:os')
   const file = join(mkdtempSync(join(tmpdir(), 'carafe-keys-')), 'keys.yaml')
   writeFileSync(file, 'tight: tight-key-000000000001\nroomy: roomy-key-000000000002\n')
-  const { url } = await startServer(example('iris'), { t, config: { apiKeysFile: file, rateLimit: 5, keyRateLimits: { tight: 1 } } })
+  const { url } = await startServer(example('iris'), {
+    t,
+    config: { apiKeysFile: file, rateLimit: 5, keyRateLimits: { tight: 1 } },
+  })
   const as = (key: string) => get(`${url}/v1/models`, { authorization: `Bearer ${key}` })
   assert.equal((await as('tight-key-000000000001')).status, 200)
   assert.equal((await as('tight-key-000000000001')).status, 429)

@@ -7,15 +7,20 @@ const KEY = 'metrics-key-0123456789'
 
 it('GET /metrics counts requests by model, route and status, with model gauges and process metrics', async (t) => {
   const { url } = await startServer(example('iris'), { t })
-  for (let i = 0; i < 3; i++) assert.equal((await post(`${url}/v1/models/iris:predict`, { instances: [[5.1, 3.5, 1.4, 0.2]] })).status, 200)
+  for (let i = 0; i < 3; i++)
+    assert.equal((await post(`${url}/v1/models/iris:predict`, { instances: [[5.1, 3.5, 1.4, 0.2]] })).status, 200)
   assert.equal((await post(`${url}/v1/models/iris:predict`, { instances: [['x', 1, 1, 1]] })).status, 400)
   const job = await post(`${url}/v1/models/iris/jobs`, { instances: [[6.7, 3.0, 5.2, 2.3]] })
   assert.equal(job.status, 202)
-  for (let i = 0; i < 200 && (await get(`${url}/v1/jobs/${job.body.id}`)).body.status !== 'succeeded'; i++) await new Promise((r) => setTimeout(r, 25))
+  for (let i = 0; i < 200 && (await get(`${url}/v1/jobs/${job.body.id}`)).body.status !== 'succeeded'; i++)
+    await new Promise((r) => setTimeout(r, 25))
   const { status, text, headers } = await get(`${url}/metrics`)
   assert.equal(status, 200)
   assert.match(headers.get('content-type')!, /text\/plain/)
-  assert.match(text, /carafe_requests_total\{model="iris",route="\/v1\/models\/:name\(\^\[\^:\/\]\+\)::predict",status="200"\} 3/)
+  assert.match(
+    text,
+    /carafe_requests_total\{model="iris",route="\/v1\/models\/:name\(\^\[\^:\/\]\+\)::predict",status="200"\} 3/,
+  )
   assert.match(text, /carafe_requests_total\{model="iris",route="[^"]+",status="400"\} 1/)
   assert.match(text, /carafe_request_duration_seconds_bucket\{le="0.0005",model="iris",route="[^"]+"\}/)
   assert.match(text, /carafe_request_duration_seconds_count\{model="iris",route="[^"]+"\} 4/)
@@ -36,7 +41,10 @@ it('GET /metrics counts requests by model, route and status, with model gauges a
 })
 
 it('counts prediction cache hits and misses per instance, by model', async (t) => {
-  const { url } = await startServer(example('iris'), { t, config: { models: { iris: { cache: { maxEntries: 100 } } } } })
+  const { url } = await startServer(example('iris'), {
+    t,
+    config: { models: { iris: { cache: { maxEntries: 100 } } } },
+  })
   const setosa = [5.1, 3.5, 1.4, 0.2]
   const virginica = [6.7, 3.0, 5.2, 2.3]
   assert.equal((await post(`${url}/v1/models/iris:predict`, { instances: [setosa] })).status, 200) // 1 miss

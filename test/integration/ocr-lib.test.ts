@@ -13,11 +13,16 @@ const FONT_FIX = 'run `apt-get install -y fonts-dejavu-core` (sharp renders SVG 
 // "HELLOCARAFE2026"), so accuracy is measured on the characters, with whitespace removed.
 const MIN_ACCURACY = 0.9
 
-interface Line { text: string; baseline: number }
+interface Line {
+  text: string
+  baseline: number
+}
 
 function svgPage(width: number, height: number, body: string): Buffer {
-  return Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">` +
-    `<rect width="100%" height="100%" fill="white"/>${body}</svg>`)
+  return Buffer.from(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">` +
+      `<rect width="100%" height="100%" fill="white"/>${body}</svg>`,
+  )
 }
 
 function textElement(text: string, x: number, y: number, extra = ''): string {
@@ -38,7 +43,8 @@ async function inkWidth(text: string): Promise<number> {
 // ink proves nothing; glyphs of a real font differ in width.
 async function assertGlyphsRender(): Promise<void> {
   const [narrow, wide] = [await inkWidth('iiiiiiiiii'), await inkWidth('MMMMMMMMMM')]
-  if (wide < 2 * narrow) throw new Error(`text renders as missing-glyph boxes (i×10: ${narrow}px, M×10: ${wide}px); ${FONT_FIX}`)
+  if (wide < 2 * narrow)
+    throw new Error(`text renders as missing-glyph boxes (i×10: ${narrow}px, M×10: ${wide}px); ${FONT_FIX}`)
 }
 
 function assertFontInstalled(): void {
@@ -50,7 +56,6 @@ function assertFontInstalled(): void {
   }
   if (!match.includes(FONT)) throw new Error(`${FONT} is not installed (fc-match gave ${match.trim()}); ${FONT_FIX}`)
 }
-
 
 describe('ocr-lib with PP-OCRv4', () => {
   const lines: Line[] = [

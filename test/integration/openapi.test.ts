@@ -22,7 +22,9 @@ test('GET /openapi.json is valid OpenAPI 3.1 and every example gets a 200 matchi
   for (const [path, item] of Object.entries<any>(doc.paths)) {
     if (!path.endsWith(':predict')) continue
     const media = item.post.requestBody.content['application/json']
-    const validateResponse = ajv.compile({ $ref: `openapi${item.post.responses[200].content['application/json'].schema.$ref}` })
+    const validateResponse = ajv.compile({
+      $ref: `openapi${item.post.responses[200].content['application/json'].schema.$ref}`,
+    })
     for (const [name, { value }] of Object.entries<any>(media.examples ?? {})) {
       const response = await post(server.url + path, value)
       assert.equal(response.status, 200, `${path} ${name}: ${response.text}`)
@@ -51,7 +53,10 @@ test('carafe openapi <model> prints the same document without starting a server'
   const { execFile } = await import('node:child_process')
   const { CLI } = await import('../helpers/paths.js')
   const stdout = await new Promise<string>((resolve, reject) =>
-    execFile(process.execPath, [CLI, 'openapi', example('iris')], { timeout: 60_000 }, (error, out, err) => (error ? reject(new Error(err || String(error))) : resolve(out))))
+    execFile(process.execPath, [CLI, 'openapi', example('iris')], { timeout: 60_000 }, (error, out, err) =>
+      error ? reject(new Error(err || String(error))) : resolve(out),
+    ),
+  )
   const doc = JSON.parse(stdout)
   assert.equal(doc.openapi, '3.1.0')
   assert.ok(doc.paths['/v1/models/iris:predict'].post.requestBody.content['application/json'].examples.example1)

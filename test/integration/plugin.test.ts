@@ -12,7 +12,10 @@ test('carafe as a plugin inside a host Fastify app with its own routes and hooks
     seen.push(request.url)
   })
   host.get('/hello', async () => ({ host: true }))
-  await host.register(carafe, { models: [example('iris')], config: { models: { iris: { cache: { maxEntries: 10 } } } } })
+  await host.register(carafe, {
+    models: [example('iris')],
+    config: { models: { iris: { cache: { maxEntries: 10 } } } },
+  })
   t.after(() => host.close())
   const url = await host.listen({ port: 0, host: '127.0.0.1' })
 
@@ -23,7 +26,9 @@ test('carafe as a plugin inside a host Fastify app with its own routes and hooks
   const bad = await post(url + '/v1/models/iris:predict', { instances: [[5.1, '3.5', 1.4, 0.2]] })
   assert.equal(bad.status, 400)
   assert.equal(bad.body.error.code, 'INVALID_INPUT')
-  const latin1 = await post(url + '/v1/models/iris:predict', '{"instances":[[5.1,3.5,1.4,0.2]]}', { 'content-type': 'application/json; charset=latin1' })
+  const latin1 = await post(url + '/v1/models/iris:predict', '{"instances":[[5.1,3.5,1.4,0.2]]}', {
+    'content-type': 'application/json; charset=latin1',
+  })
   assert.equal(latin1.status, 415)
   assert.equal(latin1.body.error.code, 'UNSUPPORTED_MEDIA_TYPE')
   // the config's models.<name> settings reach the model, as with `carafe serve`

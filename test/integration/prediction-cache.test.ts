@@ -22,12 +22,15 @@ describe('prediction cache', () => {
       '1/model.ts': readFileSync(fixture('handlers/counts-calls.ts'), 'utf8'),
     })
     server = await startServer([fixture('handlers/counts-calls.ts'), ttlDir, example('iris')], {
-      config: { models: { 'counts-calls': { cache: { maxEntries: 100 } }, iris: { cache: { maxEntries: 100, ttlMs: 0 } } } },
+      config: {
+        models: { 'counts-calls': { cache: { maxEntries: 100 } }, iris: { cache: { maxEntries: 100, ttlMs: 0 } } },
+      },
     })
   })
   after(() => server.close())
 
-  const predict = (model: string, instances: unknown[]) => post(`${server.url}/v1/models/${model}:predict`, { instances })
+  const predict = (model: string, instances: unknown[]) =>
+    post(`${server.url}/v1/models/${model}:predict`, { instances })
   const described = async (model: string) => (await get(`${server.url}/v1/models/${model}`)).body
 
   it('is off unless a model sets it, and GET /v1/models/{name} shows the settings from either source', async () => {
@@ -114,12 +117,19 @@ describe('prediction cache', () => {
   it('serves V1, KServe V2 and jobs from one cache (an ONNX model)', async () => {
     const v1 = await predict('iris', [IRIS_ROW])
     assert.equal(v1.status, 200, v1.text)
-    const v2 = await post(`${server.url}/v2/models/iris/infer`, { inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: IRIS_ROW }] })
+    const v2 = await post(`${server.url}/v2/models/iris/infer`, {
+      inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: IRIS_ROW }],
+    })
     assert.equal(v2.status, 200, v2.text)
-    assert.deepEqual(v2.body.outputs.find((o: { name: string }) => o.name === 'label').data, [v1.body.predictions[0].label])
+    assert.deepEqual(v2.body.outputs.find((o: { name: string }) => o.name === 'label').data, [
+      v1.body.predictions[0].label,
+    ])
     const job = await post(`${server.url}/v1/models/iris/jobs`, { instances: [IRIS_ROW, [6.7, 3.0, 5.2, 2.3]] })
     assert.equal(job.status, 202, job.text)
-    const done = await waitFor(`${server.url}/v1/jobs/${job.body.id}`, (body) => body.status === 'succeeded' || body.status === 'failed')
+    const done = await waitFor(
+      `${server.url}/v1/jobs/${job.body.id}`,
+      (body) => body.status === 'succeeded' || body.status === 'failed',
+    )
     assert.equal(done.status, 'succeeded', JSON.stringify(done))
     assert.deepEqual(done.result.predictions[0], v1.body.predictions[0])
     assert.equal(done.result.predictions[1].label, 'virginica')

@@ -62,9 +62,17 @@ preprocess:
     std: [0.5]
 `
 
-const solid = (hex: string, width = 30, height = 20) => sharp({ create: { width, height, channels: 3, background: hex } }).png().toBuffer()
+const solid = (hex: string, width = 30, height = 20) =>
+  sharp({ create: { width, height, channels: 3, background: hex } })
+    .png()
+    .toBuffer()
 /** 2x2 pixels in row order: red, green / blue, (10, 20, 30). */
-const QUAD = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [10, 20, 30]]
+const QUAD = [
+  [255, 0, 0],
+  [0, 255, 0],
+  [0, 0, 255],
+  [10, 20, 30],
+]
 
 describe('declarative image pre-processing (carafe.yaml preprocess) on ONNX models', () => {
   let server: TestServer
@@ -74,19 +82,33 @@ describe('declarative image pre-processing (carafe.yaml preprocess) on ONNX mode
   before(async () => {
     const colours = await modelDir({ 'carafe.yaml': COLOURS_YAML, '1/model.onnx': colourClassifier })
     const ident = await modelDir({ 'carafe.yaml': IDENTITY_YAML, '1/model.onnx': identity })
-    const identOne = await modelDir({ 'carafe.yaml': IDENTITY_YAML.replace('name: identity', 'name: identity-one'), '1/model.onnx': identityOne })
+    const identOne = await modelDir({
+      'carafe.yaml': IDENTITY_YAML.replace('name: identity', 'name: identity-one'),
+      '1/model.onnx': identityOne,
+    })
     server = await startServer([colours, ident, identOne])
-    ;[red, green, blue] = [(await solid('#e01010')).toString('base64'), await solid('#10c020', 50, 90), await solid('#2020f0', 9, 7)]
+    ;[red, green, blue] = [
+      (await solid('#e01010')).toString('base64'),
+      await solid('#10c020', 50, 90),
+      await solid('#2020f0', 9, 7),
+    ]
   })
   after(() => server?.close())
   const predict = (model: string, body: unknown) => post(`${server.url}/v1/models/${model}:predict`, body)
 
   it('classifies images sent as base64, a data URL and {"b64"} (labels applied to the scores)', async () => {
     const { status, body, text } = await predict('colours', {
-      instances: [{ image: red }, { image: `data:image/png;base64,${green.toString('base64')}` }, { image: { b64: blue.toString('base64') } }],
+      instances: [
+        { image: red },
+        { image: `data:image/png;base64,${green.toString('base64')}` },
+        { image: { b64: blue.toString('base64') } },
+      ],
     })
     assert.equal(status, 200, text)
-    assert.deepEqual(body.predictions.map((p: { label: string }) => p.label), ['red', 'green', 'blue'])
+    assert.deepEqual(
+      body.predictions.map((p: { label: string }) => p.label),
+      ['red', 'green', 'blue'],
+    )
   })
 
   it('takes a multipart upload', async () => {
@@ -99,14 +121,32 @@ describe('declarative image pre-processing (carafe.yaml preprocess) on ONNX mode
   })
 
   it('feeds the model exactly the declared tensor: resize, BGR planes, mean and std', async () => {
-    const quad = await sharp(Buffer.from(QUAD.flat()), { raw: { width: 2, height: 2, channels: 3 } }).png().toBuffer()
+    const quad = await sharp(Buffer.from(QUAD.flat()), { raw: { width: 2, height: 2, channels: 3 } })
+      .png()
+      .toBuffer()
     const { status, body, text } = await predict('identity', { instances: [{ photo: quad.toString('base64') }] })
     assert.equal(status, 200, text)
     // plane c holds channel 2 - c (BGR); each value (v / 255 - 0.5) / 0.5
-    const expected = [2, 1, 0].map((c) => [[QUAD[0]![c]!, QUAD[1]![c]!], [QUAD[2]![c]!, QUAD[3]![c]!]].map((row) => row.map((v) => (v / 255 - 0.5) / 0.5)))
+    const expected = [2, 1, 0].map((c) =>
+      [
+        [QUAD[0]![c]!, QUAD[1]![c]!],
+        [QUAD[2]![c]!, QUAD[3]![c]!],
+      ].map((row) => row.map((v) => (v / 255 - 0.5) / 0.5)),
+    )
     const got = body.predictions[0] as number[][][]
-    assert.deepEqual(got.map((p) => p.map((r) => r.length)), [[2, 2], [2, 2], [2, 2]])
-    got.flat(2).forEach((v, i) => assert.ok(Math.abs(v - expected.flat(2)[i]!) < 1e-6, `value ${i}: ${v} vs ${expected.flat(2)[i]}`))
+    assert.deepEqual(
+      got.map((p) => p.map((r) => r.length)),
+      [
+        [2, 2],
+        [2, 2],
+        [2, 2],
+      ],
+    )
+    got
+      .flat(2)
+      .forEach((v, i) =>
+        assert.ok(Math.abs(v - expected.flat(2)[i]!) < 1e-6, `value ${i}: ${v} vs ${expected.flat(2)[i]}`),
+      )
   })
 
   it('feeds a model whose batch dimension is fixed at 1 one image per run; V2 asks for one image per request', async () => {
@@ -117,11 +157,15 @@ describe('declarative image pre-processing (carafe.yaml preprocess) on ONNX mode
     const planeMeans = (p: number[][][][]) => p[0]!.map((plane) => plane.flat().reduce((x, y) => x + y, 0) / 4)
     assert.deepEqual(planeMeans(body.predictions[0]).map(Math.round), [-1, -1, 1])
     assert.deepEqual(planeMeans(body.predictions[1]).map(Math.round), [1, -1, -1])
-    const two = await post(`${server.url}/v2/models/identity-one/infer`, { inputs: [{ name: 'photo', datatype: 'BYTES', shape: [2], data: [a, b] }] })
+    const two = await post(`${server.url}/v2/models/identity-one/infer`, {
+      inputs: [{ name: 'photo', datatype: 'BYTES', shape: [2], data: [a, b] }],
+    })
     assert.equal(two.status, 400, two.text)
     assert.equal(two.body.error.code, 'INVALID_INPUT')
     assert.match(two.body.error.message, /one image per request/)
-    const one = await post(`${server.url}/v2/models/identity-one/infer`, { inputs: [{ name: 'photo', datatype: 'BYTES', shape: [1], data: [a] }] })
+    const one = await post(`${server.url}/v2/models/identity-one/infer`, {
+      inputs: [{ name: 'photo', datatype: 'BYTES', shape: [1], data: [a] }],
+    })
     assert.equal(one.status, 200, one.text)
     assert.deepEqual(one.body.outputs[0].shape, [1, 3, 2, 2])
   })
@@ -147,7 +191,9 @@ describe('declarative image pre-processing (carafe.yaml preprocess) on ONNX mode
   it('an undecodable image is 400 INVALID_IMAGE naming the instance and field, and fails only its own request when batched with others', async () => {
     const bad = Buffer.from('not an image at all').toString('base64')
     const batchesBefore = (await get(`${server.url}/v1/models/colours`)).body.stats.batches as number
-    const requests = Array.from({ length: 12 }, (_, i) => predict('colours', { instances: [{ image: i === 5 ? bad : red }] }))
+    const requests = Array.from({ length: 12 }, (_, i) =>
+      predict('colours', { instances: [{ image: i === 5 ? bad : red }] }),
+    )
     const answers = await Promise.all(requests)
     answers.forEach((a, i) => {
       if (i !== 5) return assert.equal(a.status, 200, `request ${i}: ${a.text}`)
@@ -172,10 +218,14 @@ describe('declarative image pre-processing (carafe.yaml preprocess) on ONNX mode
     assert.equal(missing.status, 400, missing.text)
     assert.equal(missing.body.error.code, 'INVALID_INPUT')
     // V2: the image field must be a BYTES tensor, and its rows real images
-    const wrongType = await post(`${server.url}/v2/models/colours/infer`, { inputs: [{ name: 'image', datatype: 'FP32', shape: [1], data: [1] }] })
+    const wrongType = await post(`${server.url}/v2/models/colours/infer`, {
+      inputs: [{ name: 'image', datatype: 'FP32', shape: [1], data: [1] }],
+    })
     assert.equal(wrongType.status, 400, wrongType.text)
     assert.equal(wrongType.body.error.code, 'INVALID_INPUT')
-    const notImage = await post(`${server.url}/v2/models/colours/infer`, { inputs: [{ name: 'image', datatype: 'BYTES', shape: [1], data: ['aGVsbG8='] }] })
+    const notImage = await post(`${server.url}/v2/models/colours/infer`, {
+      inputs: [{ name: 'image', datatype: 'BYTES', shape: [1], data: ['aGVsbG8='] }],
+    })
     assert.equal(notImage.status, 400, notImage.text)
     assert.equal(notImage.body.error.code, 'INVALID_IMAGE')
     assertNoStack(notImage.text)

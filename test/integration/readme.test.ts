@@ -18,15 +18,25 @@ it('README: npm start serves iris and the documented request answers setosa, vir
 
   const port = await freePort()
   // `npm start` with the port moved off 8080 by the environment, so the test never collides with a running server
-  const child = spawn('npm', ['start', '--silent'], { cwd: ROOT, env: { ...process.env, CARAFE_PORT: String(port) }, stdio: 'ignore', detached: true })
+  const child = spawn('npm', ['start', '--silent'], {
+    cwd: ROOT,
+    env: { ...process.env, CARAFE_PORT: String(port) },
+    stdio: 'ignore',
+    detached: true,
+  })
   t.after(() => {
     try {
       process.kill(-child.pid!, 'SIGTERM')
-    } catch { /* already gone */ }
+    } catch {
+      /* already gone */
+    }
   })
   const base = `http://127.0.0.1:${port}`
   for (let i = 0; i < 300; i++) {
-    const ready = await fetch(`${base}/readyz`).then((r) => r.ok, () => false)
+    const ready = await fetch(`${base}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    )
     if (ready) break
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
@@ -36,16 +46,23 @@ it('README: npm start serves iris and the documented request answers setosa, vir
     body: '{"instances":[[5.1,3.5,1.4,0.2],[6.7,3.0,5.2,2.3]]}',
   })
   assert.equal(response.status, 200)
-  const { predictions } = await response.json() as { predictions: { label: string; probabilities: Record<string, number> }[] }
-  assert.deepEqual(predictions.map((p) => p.label), ['setosa', 'virginica'])
+  const { predictions } = (await response.json()) as {
+    predictions: { label: string; probabilities: Record<string, number> }[]
+  }
+  assert.deepEqual(
+    predictions.map((p) => p.label),
+    ['setosa', 'virginica'],
+  )
   for (const p of predictions) assert.ok(Math.abs(Object.values(p.probabilities).reduce((a, b) => a + b, 0) - 1) < 1e-5)
 })
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    }).on('error', reject)
+    const server = createServer()
+      .listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as { port: number }
+        server.close(() => resolve(port))
+      })
+      .on('error', reject)
   })
 }

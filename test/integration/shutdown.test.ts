@@ -7,7 +7,9 @@ import { get, post } from '../helpers/server.js'
 import { CLI, fixture } from '../helpers/paths.js'
 
 test('SIGTERM under load: every accepted request is answered 200, late ones get SHUTTING_DOWN, exit code 0', async (t) => {
-  const child = spawn(process.execPath, [CLI, 'serve', join(fixture('handlers'), 'sleeps.ts'), '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn(process.execPath, [CLI, 'serve', join(fixture('handlers'), 'sleeps.ts'), '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
   t.after(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') // only our own child, by its handle
   })
@@ -22,7 +24,9 @@ test('SIGTERM under load: every accepted request is answered 200, late ones get 
       }
     })
   })
-  const accepted = Array.from({ length: 5 }, (_, i) => post(`${url}/v1/models/sleeps:predict`, { instances: [200 + i] }))
+  const accepted = Array.from({ length: 5 }, (_, i) =>
+    post(`${url}/v1/models/sleeps:predict`, { instances: [200 + i] }),
+  )
   for (let i = 0; (await get(`${url}/v1/models/sleeps`)).body.stats.queueDepth < 4; i++) {
     assert.ok(i < 500, 'the requests never queued')
     await new Promise((resolve) => setTimeout(resolve, 10))
@@ -40,7 +44,13 @@ test('SIGTERM under load: every accepted request is answered 200, late ones get 
   t.diagnostic(`readyz during drain: ${ready?.status ?? 'connection refused'}`)
   if (ready) assert.equal(ready.status, 503)
   const answers = await Promise.all(accepted)
-  assert.deepEqual(answers.map((a) => a.status), [200, 200, 200, 200, 200])
-  assert.deepEqual(answers.map((a) => a.body.predictions[0].x), [200, 201, 202, 203, 204])
+  assert.deepEqual(
+    answers.map((a) => a.status),
+    [200, 200, 200, 200, 200],
+  )
+  assert.deepEqual(
+    answers.map((a) => a.body.predictions[0].x),
+    [200, 201, 202, 203, 204],
+  )
   assert.equal(await exited, 0)
 })

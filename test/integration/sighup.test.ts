@@ -18,8 +18,12 @@ describe('SIGHUP on carafe serve', () => {
     t.after(() => rmSync(dir, { recursive: true, force: true }))
     const file = join(dir, 'keys.yaml')
     writeFileSync(file, `alice: ${ALICE}\n`)
-    const server = await spawnServe([example('iris'), '--port', '0', '--api-keys-file', file, '--data-dir', join(dir, 'data')], t)
-    const predictWith = (key: string) => post(`${server.url}/v1/models/iris:predict`, BODY, { authorization: `Bearer ${key}` })
+    const server = await spawnServe(
+      [example('iris'), '--port', '0', '--api-keys-file', file, '--data-dir', join(dir, 'data')],
+      t,
+    )
+    const predictWith = (key: string) =>
+      post(`${server.url}/v1/models/iris:predict`, BODY, { authorization: `Bearer ${key}` })
     assert.equal((await predictWith(ALICE)).status, 200)
     assert.equal((await predictWith(BOB)).status, 401)
 

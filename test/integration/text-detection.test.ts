@@ -20,11 +20,16 @@ describe('text-detection and ocr examples over HTTP', () => {
     server = await startServer([example('text-detection'), example('ocr')])
   })
   after(() => server?.close())
-  const predict = (model: string, instances: unknown[]) => post(`${server.url}/v1/models/${model}:predict`, { instances })
+  const predict = (model: string, instances: unknown[]) =>
+    post(`${server.url}/v1/models/${model}:predict`, { instances })
 
   it('finds one box per rendered line from base64, a data URL and {"b64"}', async () => {
     const b64 = page.toString('base64')
-    const { status, body, text } = await predict('text-detection', [{ image: b64 }, { image: `data:image/png;base64,${b64}` }, { image: { b64 } }])
+    const { status, body, text } = await predict('text-detection', [
+      { image: b64 },
+      { image: `data:image/png;base64,${b64}` },
+      { image: { b64 } },
+    ])
     assert.equal(status, 200, text)
     assert.equal(body.predictions.length, 3)
     for (const p of body.predictions) assert.deepEqual(p, body.predictions[0])
@@ -45,9 +50,15 @@ describe('text-detection and ocr examples over HTTP', () => {
   it('applies maxResults, scoreThreshold and minimum sizes per request', async () => {
     const image = page.toString('base64')
     const { body } = await predict('text-detection', [
-      { image, maxResults: 1 }, { image, scoreThreshold: 0.9999 }, { image, minHeight: 0.5 }, { image, minWidth: 0.01, nmsIou: 0.1 },
+      { image, maxResults: 1 },
+      { image, scoreThreshold: 0.9999 },
+      { image, minHeight: 0.5 },
+      { image, minWidth: 0.01, nmsIou: 0.1 },
     ])
-    assert.deepEqual(body.predictions.map((p: { boxes: unknown[] }) => p.boxes.length), [1, 0, 0, 3])
+    assert.deepEqual(
+      body.predictions.map((p: { boxes: unknown[] }) => p.boxes.length),
+      [1, 0, 0, 3],
+    )
   })
 
   it('reads the words back through ocr', async () => {
@@ -70,7 +81,9 @@ describe('text-detection and ocr examples over HTTP', () => {
   })
 
   it('answers a blank image with no boxes', async () => {
-    const blank = await sharp({ create: { width: 320, height: 200, channels: 3, background: '#ffffff' } }).jpeg().toBuffer()
+    const blank = await sharp({ create: { width: 320, height: 200, channels: 3, background: '#ffffff' } })
+      .jpeg()
+      .toBuffer()
     const { status, body } = await predict('ocr', [{ image: blank.toString('base64') }])
     assert.equal(status, 200)
     assert.deepEqual(body.predictions[0].lines, [])
@@ -95,7 +108,9 @@ describe('text-detection and ocr examples over HTTP', () => {
 
     it('refuses an image over the pixel limit with 413 IMAGE_TOO_LARGE', async () => {
       // 8000 x 6000 = 48 MP of one colour compresses to a few kB, over the 40 MP limit
-      const huge = await sharp({ create: { width: 8000, height: 6000, channels: 3, background: '#ffffff' } }).png({ compressionLevel: 9 }).toBuffer()
+      const huge = await sharp({ create: { width: 8000, height: 6000, channels: 3, background: '#ffffff' } })
+        .png({ compressionLevel: 9 })
+        .toBuffer()
       const response = await predict('text-detection', [{ image: huge.toString('base64') }])
       assert.equal(response.status, 413, response.text)
       assert.equal(response.body.error.code, 'IMAGE_TOO_LARGE')
@@ -109,7 +124,9 @@ describe('text-detection and ocr examples over HTTP', () => {
     })
 
     it('refuses a raw image body with 415 UNSUPPORTED_MEDIA_TYPE', async () => {
-      const response = await post(`${server.url}/v1/models/text-detection:predict`, new Uint8Array(page), { 'content-type': 'image/png' })
+      const response = await post(`${server.url}/v1/models/text-detection:predict`, new Uint8Array(page), {
+        'content-type': 'image/png',
+      })
       assert.equal(response.status, 415, response.text)
       assert.equal(response.body.error.code, 'UNSUPPORTED_MEDIA_TYPE')
     })

@@ -3,7 +3,10 @@ import { join } from 'node:path'
 import { predictApiContract } from '../contracts/predict-api.js'
 import { example, fixture } from '../helpers/paths.js'
 
-const IRIS = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]
+const IRIS = [
+  [5.1, 3.5, 1.4, 0.2],
+  [6.7, 3.0, 5.2, 2.3],
+]
 
 predictApiContract('bare .onnx file', {
   path: join(example('iris'), '1', 'model.onnx'),
@@ -26,7 +29,10 @@ predictApiContract('TypeScript handler module', {
   valid: IRIS,
   invalid: ['a', 'b', 'c', 'd'],
   check(predictions) {
-    assert.deepEqual((predictions as { label: string }[]).map((p) => p.label), ['setosa', 'virginica'])
+    assert.deepEqual(
+      (predictions as { label: string }[]).map((p) => p.label),
+      ['setosa', 'virginica'],
+    )
   },
 })
 
@@ -39,7 +45,8 @@ predictApiContract('model directory with carafe.yaml', {
     const [first, second] = predictions as { label: string; probabilities: Record<string, number> }[]
     assert.equal(first.label, 'setosa')
     assert.equal(second.label, 'virginica')
-    for (const p of [first, second]) assert.ok(Math.abs(Object.values(p.probabilities).reduce((a, b) => a + b, 0) - 1) < 1e-5)
+    for (const p of [first, second])
+      assert.ok(Math.abs(Object.values(p.probabilities).reduce((a, b) => a + b, 0) - 1) < 1e-5)
   },
 })
 
@@ -49,6 +56,9 @@ predictApiContract('plain-object handler fixture', {
   valid: [{ x: 1 }, { x: 2.5 }],
   invalid: { x: 'one' },
   check(predictions) {
-    assert.deepEqual((predictions as { y: number }[]).map((p) => p.y), [2, 5])
+    assert.deepEqual(
+      (predictions as { y: number }[]).map((p) => p.y),
+      [2, 5],
+    )
   },
 })

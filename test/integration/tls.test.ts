@@ -12,7 +12,27 @@ import { startServer } from '../helpers/server.js'
 const dir = mkdtempSync(join(tmpdir(), 'carafe-tls-'))
 const cert = join(dir, 'cert.pem')
 const key = join(dir, 'key.pem')
-execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' })
+execFileSync(
+  'openssl',
+  [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    key,
+    '-out',
+    cert,
+    '-days',
+    '1',
+    '-subj',
+    '/CN=127.0.0.1',
+    '-addext',
+    'subjectAltName=IP:127.0.0.1',
+  ],
+  { stdio: 'ignore' },
+)
 const ca = readFileSync(cert)
 
 function httpsGet(url: string): Promise<{ status: number; body: string }> {
@@ -21,7 +41,9 @@ function httpsGet(url: string): Promise<{ status: number; body: string }> {
       let body = ''
       response.on('data', (chunk) => (body += chunk))
       response.on('end', () => resolve({ status: response.statusCode!, body }))
-    }).on('error', reject).end()
+    })
+      .on('error', reject)
+      .end()
   })
 }
 

@@ -25,7 +25,11 @@ test('GET /ui/models/{name} returns the shell at once; unknown names and assets 
     const response = await get(server.url + '/ui/assets/' + asset)
     assert.equal(response.status, 200, asset)
     // the SVG namespace is a name, never fetched
-    assert.doesNotMatch(response.text.replaceAll('http://www.w3.org/2000/svg', ''), /https?:\/\//, `${asset} refers to no external URL`)
+    assert.doesNotMatch(
+      response.text.replaceAll('http://www.w3.org/2000/svg', ''),
+      /https?:\/\//,
+      `${asset} refers to no external URL`,
+    )
   }
   const missing = await get(server.url + '/ui/models/nope')
   assert.equal(missing.status, 404)

@@ -25,7 +25,11 @@ test('while a handler burns CPU for 2 s, /healthz answers and a second worker ke
   const quick = await post(`${url}/v1/models/burns-cpu:predict`, { instances: [1] })
   assert.equal(quick.status, 200)
   assert.deepEqual(quick.body.predictions, [1])
-  assert.equal(burnDone, false, 'the burn finished before /healthz and the other worker answered: the test proved nothing')
+  assert.equal(
+    burnDone,
+    false,
+    'the burn finished before /healthz and the other worker answered: the test proved nothing',
+  )
   const burned = await burn
   assert.equal(burned.status, 200)
   assert.deepEqual(burned.body.predictions, [2000])

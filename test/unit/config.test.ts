@@ -13,13 +13,16 @@ it('defaults, then file, then CARAFE_* environment, then flags', () => {
 it('is frozen', () => {
   const config = loadConfig()
   assert.throws(() => {
-    (config as { port: number }).port = 1
+    ;(config as { port: number }).port = 1
   })
 })
 
 it('names the key, the value and where it came from', () => {
-  assert.throws(() => loadConfig({ env: { CARAFE_PORT: '70000' } }), (error: Error) =>
-    error instanceof ConfigError && /port/.test(error.message) && /CARAFE_PORT="70000"/.test(error.message))
+  assert.throws(
+    () => loadConfig({ env: { CARAFE_PORT: '70000' } }),
+    (error: Error) =>
+      error instanceof ConfigError && /port/.test(error.message) && /CARAFE_PORT="70000"/.test(error.message),
+  )
   assert.throws(() => loadConfig({ file: { colour: 'blue' } }), /colour/)
   assert.throws(() => loadConfig({ flags: { port: 'eighty' } }), /port.*flag --port/)
 })

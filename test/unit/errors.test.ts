@@ -10,7 +10,8 @@ it('maps Fastify codes to ours in one place', () => {
     ['FST_ERR_CTP_BODY_TOO_LARGE', 'PAYLOAD_TOO_LARGE'],
     ['FST_ERR_CTP_INVALID_MEDIA_TYPE', 'UNSUPPORTED_MEDIA_TYPE'],
   ]
-  for (const [fastify, ours] of cases) assert.equal(toCarafeError(Object.assign(new Error('x'), { code: fastify })).code, ours)
+  for (const [fastify, ours] of cases)
+    assert.equal(toCarafeError(Object.assign(new Error('x'), { code: fastify })).code, ours)
 })
 
 it('anything unknown becomes INTERNAL with a fixed message', () => {

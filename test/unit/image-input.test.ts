@@ -3,7 +3,10 @@ import assert from 'node:assert/strict'
 import sharp from 'sharp'
 import { decodeImageInput, imageBytes } from '../../src/model/image.js'
 
-const png = (width: number, height: number) => sharp({ create: { width, height, channels: 4, background: { r: 255, g: 0, b: 0, alpha: 0.5 } } }).png().toBuffer()
+const png = (width: number, height: number) =>
+  sharp({ create: { width, height, channels: 4, background: { r: 255, g: 0, b: 0, alpha: 0.5 } } })
+    .png()
+    .toBuffer()
 
 async function rejectsWith(promise: Promise<unknown>, code: string): Promise<void> {
   await assert.rejects(promise, (error: { code?: string; message?: string }) => {

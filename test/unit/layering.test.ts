@@ -18,7 +18,8 @@ it('no module imports a layer above its own', async () => {
     for (const [, target] of text.matchAll(/from '(\.\.?\/[^']+)'/g)) {
       const to = relative(src, join(file, '..', target)).split('/')[0]
       if (FREE.has(to) || to === layer || to.startsWith('..')) continue
-      if (!ORDER.includes(to) || ORDER.indexOf(to) < ORDER.indexOf(layer)) problems.push(`${relative(ROOT, file)} imports ${target}`)
+      if (!ORDER.includes(to) || ORDER.indexOf(to) < ORDER.indexOf(layer))
+        problems.push(`${relative(ROOT, file)} imports ${target}`)
     }
   }
   assert.deepEqual(problems, [])

@@ -4,7 +4,16 @@ import { connectedComponents } from '../../examples/ocr-lib/components.js'
 import { charsetFromDictionary, ctcGreedyDecode } from '../../examples/ocr-lib/ctc.js'
 import { detectionSize } from '../../examples/ocr-lib/detection-pre.js'
 import { postprocessDetection } from '../../examples/ocr-lib/detection-post.js'
-import { convexHull, iou, minAreaRect, nms, orderClockwise, rectCorners, type Point, type Quad } from '../../examples/ocr-lib/geometry.js'
+import {
+  convexHull,
+  iou,
+  minAreaRect,
+  nms,
+  orderClockwise,
+  rectCorners,
+  type Point,
+  type Quad,
+} from '../../examples/ocr-lib/geometry.js'
 import { readingOrder } from '../../examples/ocr-lib/reading-order.js'
 
 const near = (actual: number, expected: number, tol = 1e-6, what = ''): void =>
@@ -12,14 +21,18 @@ const near = (actual: number, expected: number, tol = 1e-6, what = ''): void =>
 
 function rotated(cx: number, cy: number, w: number, h: number, degrees: number): Point[] {
   const a = (degrees * Math.PI) / 180
-  return [[-w / 2, -h / 2], [w / 2, -h / 2], [w / 2, h / 2], [-w / 2, h / 2]].map(([x, y]): Point =>
-    [cx + x! * Math.cos(a) - y! * Math.sin(a), cy + x! * Math.sin(a) + y! * Math.cos(a)])
+  return [
+    [-w / 2, -h / 2],
+    [w / 2, -h / 2],
+    [w / 2, h / 2],
+    [-w / 2, h / 2],
+  ].map(([x, y]): Point => [cx + x! * Math.cos(a) - y! * Math.sin(a), cy + x! * Math.sin(a) + y! * Math.cos(a)])
 }
 
 // Deterministic PRNG so a failure reproduces.
 function lcg(seed: number): () => number {
   let s = seed
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32)
+  return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32
 }
 
 function bruteForceMinArea(points: Point[]): number {
@@ -40,7 +53,11 @@ function bruteForceMinArea(points: Point[]): number {
 describe('minAreaRect', () => {
   it('recovers a 100x20 rectangle rotated by 30° from its corners and interior points', () => {
     const corners = rotated(50, 40, 100, 20, 30)
-    const interior: Point[] = [[50, 40], [60, 45], [40, 35]]
+    const interior: Point[] = [
+      [50, 40],
+      [60, 45],
+      [40, 35],
+    ]
     const rect = minAreaRect([...interior, ...corners])
     near(rect.center[0], 50, 1e-6, 'cx')
     near(rect.center[1], 40, 1e-6, 'cy')
@@ -49,20 +66,30 @@ describe('minAreaRect', () => {
     near(sides[1]!, 100, 1e-6, 'long side')
     const got = orderClockwise(rectCorners(rect))
     const want = orderClockwise(corners)
-    got.forEach((p, i) => { near(p[0], want[i]![0], 1e-6); near(p[1], want[i]![1], 1e-6) })
+    got.forEach((p, i) => {
+      near(p[0], want[i]![0], 1e-6)
+      near(p[1], want[i]![1], 1e-6)
+    })
   })
 
   it('matches a brute-force search over every hull edge on random point clouds', () => {
     const rand = lcg(7)
     for (let trial = 0; trial < 200; trial++) {
-      const points = Array.from({ length: 3 + Math.floor(rand() * 40) }, (): Point => [rand() * 100, rand() * 30 + rand() * 50])
+      const points = Array.from(
+        { length: 3 + Math.floor(rand() * 40) },
+        (): Point => [rand() * 100, rand() * 30 + rand() * 50],
+      )
       const rect = minAreaRect(points)
       near(4 * rect.halfU * rect.halfN, bruteForceMinArea(points), 1e-6, `trial ${trial}`)
     }
   })
 
   it('gives a zero-height rectangle for collinear points', () => {
-    const rect = minAreaRect([[0, 5], [10, 5], [4, 5]])
+    const rect = minAreaRect([
+      [0, 5],
+      [10, 5],
+      [4, 5],
+    ])
     near(2 * rect.halfU, 10)
     near(rect.halfN, 0)
   })
@@ -70,12 +97,30 @@ describe('minAreaRect', () => {
 
 describe('orderClockwise', () => {
   it('starts at the top-left and goes clockwise on screen', () => {
-    assert.deepEqual(orderClockwise([[10, 10], [0, 10], [10, 0], [0, 0]]), [[0, 0], [10, 0], [10, 10], [0, 10]])
+    assert.deepEqual(
+      orderClockwise([
+        [10, 10],
+        [0, 10],
+        [10, 0],
+        [0, 0],
+      ]),
+      [
+        [0, 0],
+        [10, 0],
+        [10, 10],
+        [0, 10],
+      ],
+    )
   })
 })
 
 describe('iou and nms', () => {
-  const square = (x: number, y: number, s = 1): Quad => [[x, y], [x + s, y], [x + s, y + s], [x, y + s]]
+  const square = (x: number, y: number, s = 1): Quad => [
+    [x, y],
+    [x + s, y],
+    [x + s, y + s],
+    [x, y + s],
+  ]
 
   it('knows the IoU of simple pairs', () => {
     near(iou(square(0, 0), square(0, 0)), 1)
@@ -98,15 +143,18 @@ describe('iou and nms', () => {
 
 describe('connectedComponents', () => {
   it('joins diagonal neighbours (8-connectivity) and reports row extremes', () => {
-    const bitmap = Uint8Array.from([
-      1, 0, 0, 0, 1,
-      0, 1, 0, 0, 1,
-      0, 1, 1, 0, 0,
-    ])
+    const bitmap = Uint8Array.from([1, 0, 0, 0, 1, 0, 1, 0, 0, 1, 0, 1, 1, 0, 0])
     const parts = connectedComponents(bitmap, 5, 3, 10)
     assert.equal(parts.length, 2)
     assert.equal(parts[0]!.pixelCount, 4)
-    assert.deepEqual(parts[0]!.rowExtremes, [[0, 0], [0, 0], [1, 1], [1, 1], [1, 2], [2, 2]])
+    assert.deepEqual(parts[0]!.rowExtremes, [
+      [0, 0],
+      [0, 0],
+      [1, 1],
+      [1, 1],
+      [1, 2],
+      [2, 2],
+    ])
     assert.equal(connectedComponents(bitmap, 5, 3, 1).length, 1)
   })
 })
@@ -120,8 +168,16 @@ describe('postprocessDetection', () => {
     assert.equal(boxes.length, 1)
     // Hull of pixel centres is 59 x 9; offset = area * 1.5 / perimeter, then x2 to the original.
     const d = (59 * 9 * 1.5) / (2 * (59 + 9))
-    const want: Quad = [[(20 - d) * 2, (20 - d) * 2], [(79 + d) * 2, (20 - d) * 2], [(79 + d) * 2, (29 + d) * 2], [(20 - d) * 2, (29 + d) * 2]]
-    boxes[0]!.points.forEach((p, i) => { near(p[0], want[i]![0], 1e-6); near(p[1], want[i]![1], 1e-6) })
+    const want: Quad = [
+      [(20 - d) * 2, (20 - d) * 2],
+      [(79 + d) * 2, (20 - d) * 2],
+      [(79 + d) * 2, (29 + d) * 2],
+      [(20 - d) * 2, (29 + d) * 2],
+    ]
+    boxes[0]!.points.forEach((p, i) => {
+      near(p[0], want[i]![0], 1e-6)
+      near(p[1], want[i]![1], 1e-6)
+    })
     near(boxes[0]!.score, 0.9, 1e-6)
     near(boxes[0]!.box[0], ((20 - d) * 2) / 200)
   })
@@ -137,7 +193,15 @@ describe('postprocessDetection', () => {
 
 describe('readingOrder', () => {
   it('sorts lines top to bottom and boxes left to right within a line', () => {
-    const box = (x: number, y: number, name: string) => ({ name, points: [[x, y], [x + 20, y], [x + 20, y + 10], [x, y + 10]] as Quad })
+    const box = (x: number, y: number, name: string) => ({
+      name,
+      points: [
+        [x, y],
+        [x + 20, y],
+        [x + 20, y + 10],
+        [x, y + 10],
+      ] as Quad,
+    })
     const order = readingOrder([box(50, 42, 'c'), box(60, 1, 'b'), box(0, 3, 'a'), box(0, 40, 'd')]).map((b) => b.name)
     assert.deepEqual(order, ['a', 'b', 'd', 'c'])
   })
@@ -158,7 +222,9 @@ describe('CTC decoding', () => {
     assert.deepEqual(charset, ['', 'a', 'b', ' '])
     const steps = [1, 1, 0, 1, 2, 2, 3, 0] // a a _ a b b ␣ _
     const probs = new Float32Array(steps.length * 4).fill(0.1)
-    steps.forEach((c, t) => { probs[t * 4 + c] = 0.7 })
+    steps.forEach((c, t) => {
+      probs[t * 4 + c] = 0.7
+    })
     probs[0 * 4 + 1] = 0.9
     const [read] = ctcGreedyDecode(probs, [1, steps.length, 4], charset)
     assert.equal(read!.text, 'aab ')

@@ -15,17 +15,33 @@ it('reads names, types and shapes from the iris graph', async () => {
 
 it('fixed dimensions are enforced, dynamic ones are free but rectangular, integers stay integers', () => {
   const signature: OnnxSignature = {
-    inputs: [{ name: 'tokens', type: 'int64', dims: [null, null, 2] }, { name: 'mask', type: 'bool', dims: [null, 3] }],
+    inputs: [
+      { name: 'tokens', type: 'int64', dims: [null, null, 2] },
+      { name: 'mask', type: 'bool', dims: [null, 3] },
+    ],
     outputs: [{ name: 'y', type: 'float32', dims: [null] }],
     batched: true,
   }
   const validate = compileInstanceValidator(instanceSchema(signature))
-  validate([{ tokens: [[1, 2], [3, 4], [5, 6]], mask: [true, false, true] }])
-  const fails = (instance: unknown, path: string) => assert.throws(() => validate([instance]), (error: { code: string; details: { path: string }[] }) => {
-    assert.equal(error.code, 'INVALID_INPUT')
-    assert.equal(error.details[0].path, path)
-    return true
-  })
+  validate([
+    {
+      tokens: [
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ],
+      mask: [true, false, true],
+    },
+  ])
+  const fails = (instance: unknown, path: string) =>
+    assert.throws(
+      () => validate([instance]),
+      (error: { code: string; details: { path: string }[] }) => {
+        assert.equal(error.code, 'INVALID_INPUT')
+        assert.equal(error.details[0].path, path)
+        return true
+      },
+    )
   fails({ tokens: [[1, 2], [3]], mask: [true, false, true] }, '/tokens') // ragged: the message says where (/1)
   fails({ tokens: [[1.5, 2]], mask: [true, false, true] }, '/tokens/0/0')
   fails({ tokens: [[1, 2]], mask: [true, false] }, '/mask')
@@ -33,8 +49,17 @@ it('fixed dimensions are enforced, dynamic ones are free but rectangular, intege
 })
 
 it('a dynamic inner dimension still has to be rectangular', () => {
-  const signature: OnnxSignature = { inputs: [{ name: 'x', type: 'float32', dims: [null, null, null] }], outputs: [], batched: true }
+  const signature: OnnxSignature = {
+    inputs: [{ name: 'x', type: 'float32', dims: [null, null, null] }],
+    outputs: [],
+    batched: true,
+  }
   const validate = compileInstanceValidator(instanceSchema(signature))
-  validate([[[1, 2], [3, 4]]])
+  validate([
+    [
+      [1, 2],
+      [3, 4],
+    ],
+  ])
   assert.throws(() => validate([[[1, 2], [3]]]), /rectangular/)
 })

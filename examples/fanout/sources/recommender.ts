@@ -2,7 +2,18 @@
 
 import type { ModelDefinition } from 'carafe'
 
-const CATALOGUE = ['espresso', 'latte', 'cortado', 'flat-white', 'mocha', 'americano', 'macchiato', 'ristretto', 'lungo', 'affogato']
+const CATALOGUE = [
+  'espresso',
+  'latte',
+  'cortado',
+  'flat-white',
+  'mocha',
+  'americano',
+  'macchiato',
+  'ristretto',
+  'lungo',
+  'affogato',
+]
 export const SOURCE_DELAY_MS = 300
 
 export interface SourceAnswer {
@@ -25,7 +36,12 @@ export function recommender(name: string): ModelDefinition<{ user: string }, Sou
   return {
     name,
     description: `fan-out example source "${name}": scores the catalogue for a user after ${SOURCE_DELAY_MS} ms`,
-    input: { type: 'object', properties: { user: { type: 'string', minLength: 1, maxLength: 200 } }, required: ['user'], additionalProperties: false },
+    input: {
+      type: 'object',
+      properties: { user: { type: 'string', minLength: 1, maxLength: 200 } },
+      required: ['user'],
+      additionalProperties: false,
+    },
     examples: [{ user: 'warm-up' }],
     async predict(inputs) {
       const startedAt = now()

@@ -2,7 +2,14 @@ import { defineModel, type PreparedImage } from 'carafe'
 import type { InferenceSession } from 'onnxruntime-node'
 import { ppOcrV4Paths } from '../../ocr-lib/models.js'
 import { detectPrepared } from '../../ocr-lib/pipeline.js'
-import { boxSchema, detectionInput, detectionOptions, EXAMPLE_IMAGE, roundBox, type DetectionRequest } from './schema.js'
+import {
+  boxSchema,
+  detectionInput,
+  detectionOptions,
+  EXAMPLE_IMAGE,
+  roundBox,
+  type DetectionRequest,
+} from './schema.js'
 
 // Set by setup(), once per worker.
 let session: InferenceSession | undefined

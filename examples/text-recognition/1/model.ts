@@ -21,19 +21,34 @@ const MAX_BOXES = 500 // every crop goes into one batch tensor
 
 export default defineModel({
   name: 'text-recognition',
-  description: 'PP-OCRv4 text recognition with CTC decoding: reads each given quad of an image (or the whole image as one line).',
+  description:
+    'PP-OCRv4 text recognition with CTC decoding: reads each given quad of an image (or the whole image as one line).',
   input: {
     type: 'object',
     properties: {
       image: imageSchema(),
-      boxes: { type: 'array', maxItems: MAX_BOXES, items: { type: 'array', items: point, minItems: 4, maxItems: 4 }, description: 'quads to read (corners clockwise from top-left, pixels)' },
+      boxes: {
+        type: 'array',
+        maxItems: MAX_BOXES,
+        items: { type: 'array', items: point, minItems: 4, maxItems: 4 },
+        description: 'quads to read (corners clockwise from top-left, pixels)',
+      },
     },
     required: ['image'],
     additionalProperties: false,
   },
   output: {
     type: 'object',
-    properties: { lines: { type: 'array', items: { type: 'object', properties: { text: { type: 'string' }, confidence: { type: 'number' } }, required: ['text', 'confidence'] } } },
+    properties: {
+      lines: {
+        type: 'array',
+        items: {
+          type: 'object',
+          properties: { text: { type: 'string' }, confidence: { type: 'number' } },
+          required: ['text', 'confidence'],
+        },
+      },
+    },
     required: ['lines'],
   },
   batch: { maxSize: 1, maxDelayMs: 0 },
@@ -49,7 +64,14 @@ export default defineModel({
     for (const input of inputs) {
       const image = await decodeImageInput(input.image)
       const { width: w, height: h } = image
-      const quads = input.boxes ?? [[[0, 0], [w, 0], [w, h], [0, h]] as Quad]
+      const quads = input.boxes ?? [
+        [
+          [0, 0],
+          [w, 0],
+          [w, h],
+          [0, h],
+        ] as Quad,
+      ]
       const reads = await recognize(image, quads, session!, charset)
       out.push({ lines: reads.map((r) => ({ text: r.text, confidence: Math.round(r.confidence * 1e4) / 1e4 })) })
     }

@@ -11,14 +11,22 @@ const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` })
 // TypeBox values carry symbol keys; a JSON round trip leaves plain JSON Schema
 const plain = <T>(value: T): T => JSON.parse(JSON.stringify(value))
 
-const jsonResponse = (description: string, schema: unknown) => ({ description, content: { 'application/json': { schema } } })
+const jsonResponse = (description: string, schema: unknown) => ({
+  description,
+  content: { 'application/json': { schema } },
+})
 
 /** The OpenAPI 3.1 document for these models, built from the same schemas that validate requests. */
-export function buildOpenApi(descriptors: ModelDescriptor[], config: Pick<Config, 'apiKeys' | 'maxInstances'>): Record<string, unknown> {
+export function buildOpenApi(
+  descriptors: ModelDescriptor[],
+  config: Pick<Config, 'apiKeys' | 'maxInstances'>,
+): Record<string, unknown> {
   const secured = config.apiKeys.length > 0
   const open = secured ? { security: [] } : {}
   const jobId = [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }]
-  const modelName = [{ name: 'name', in: 'path', required: true, schema: { type: 'string', enum: descriptors.map((d) => d.name) } }]
+  const modelName = [
+    { name: 'name', in: 'path', required: true, schema: { type: 'string', enum: descriptors.map((d) => d.name) } },
+  ]
   const jobResponses = {
     200: jsonResponse('The job with its status, progress, and result or error', ref('JobStatus')),
     404: errorResponse('No job with that id (JOB_NOT_FOUND)'),
@@ -34,18 +42,58 @@ export function buildOpenApi(descriptors: ModelDescriptor[], config: Pick<Config
     paths: {
       ...Object.assign({}, ...descriptors.map(modelPaths)),
       '/v1/jobs/{id}': {
-        get: { operationId: 'getJob', summary: 'Job status', tags: ['jobs'], parameters: jobId, responses: jobResponses },
-        delete: { operationId: 'cancelJob', summary: 'Cancel a job', tags: ['jobs'], parameters: jobId, responses: jobResponses },
-      },
-      '/v1/models': { get: { operationId: 'listModels', summary: 'List served models', responses: { 200: jsonResponse('The models', { type: 'object' }) } } },
-      '/v1/models/{name}': {
         get: {
-          operationId: 'describeModel', summary: 'A model with its schemas, examples, batching and state', parameters: modelName,
-          responses: { 200: jsonResponse('The model', { type: 'object' }), 404: errorResponse('No such model (MODEL_NOT_FOUND)') },
+          operationId: 'getJob',
+          summary: 'Job status',
+          tags: ['jobs'],
+          parameters: jobId,
+          responses: jobResponses,
+        },
+        delete: {
+          operationId: 'cancelJob',
+          summary: 'Cancel a job',
+          tags: ['jobs'],
+          parameters: jobId,
+          responses: jobResponses,
         },
       },
-      '/healthz': { get: { operationId: 'live', summary: 'Liveness', ...open, responses: { 200: jsonResponse('Alive', { type: 'object' }) } } },
-      '/readyz': { get: { operationId: 'ready', summary: 'Readiness', ...open, responses: { 200: jsonResponse('Every model is ready', { type: 'object' }), 503: jsonResponse('Still loading', { type: 'object' }) } } },
+      '/v1/models': {
+        get: {
+          operationId: 'listModels',
+          summary: 'List served models',
+          responses: { 200: jsonResponse('The models', { type: 'object' }) },
+        },
+      },
+      '/v1/models/{name}': {
+        get: {
+          operationId: 'describeModel',
+          summary: 'A model with its schemas, examples, batching and state',
+          parameters: modelName,
+          responses: {
+            200: jsonResponse('The model', { type: 'object' }),
+            404: errorResponse('No such model (MODEL_NOT_FOUND)'),
+          },
+        },
+      },
+      '/healthz': {
+        get: {
+          operationId: 'live',
+          summary: 'Liveness',
+          ...open,
+          responses: { 200: jsonResponse('Alive', { type: 'object' }) },
+        },
+      },
+      '/readyz': {
+        get: {
+          operationId: 'ready',
+          summary: 'Readiness',
+          ...open,
+          responses: {
+            200: jsonResponse('Every model is ready', { type: 'object' }),
+            503: jsonResponse('Still loading', { type: 'object' }),
+          },
+        },
+      },
     },
     components: {
       schemas: {
@@ -55,7 +103,12 @@ export function buildOpenApi(descriptors: ModelDescriptor[], config: Pick<Config
         ...Object.assign({}, ...descriptors.map((d) => modelSchemas(d, config.maxInstances))),
       },
       ...(secured
-        ? { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' }, apiKey: { type: 'apiKey', in: 'header', name: 'X-Api-Token' } } }
+        ? {
+            securitySchemes: {
+              bearerAuth: { type: 'http', scheme: 'bearer' },
+              apiKey: { type: 'apiKey', in: 'header', name: 'X-Api-Token' },
+            },
+          }
         : {}),
     },
     ...(secured ? { security: [{ bearerAuth: [] }, { apiKey: [] }] } : {}),

@@ -1,7 +1,10 @@
 import type { ModelDescriptor } from '../../model/index.js'
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` })
-export const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: ref('ErrorEnvelope') } } })
+export const errorResponse = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: ref('ErrorEnvelope') } },
+})
 
 /** Component names allow [A-Za-z0-9._-] only (OpenAPI 3.1 §4.8.7.1). */
 export const componentName = (model: string, suffix: string) => `${model.replace(/[^A-Za-z0-9._-]/g, '_')}.${suffix}`
@@ -14,7 +17,14 @@ export function modelSchemas(d: ModelDescriptor, maxInstances: number): Record<s
     [componentName(d.name, 'PredictRequest')]: {
       type: 'object',
       required: ['instances'],
-      properties: { instances: { type: 'array', minItems: 1, maxItems: maxInstances, items: ref(componentName(d.name, 'Instance')) } },
+      properties: {
+        instances: {
+          type: 'array',
+          minItems: 1,
+          maxItems: maxInstances,
+          items: ref(componentName(d.name, 'Instance')),
+        },
+      },
     },
     [componentName(d.name, 'PredictResponse')]: {
       type: 'object',
@@ -25,10 +35,20 @@ export function modelSchemas(d: ModelDescriptor, maxInstances: number): Record<s
 }
 
 function requestBody(d: ModelDescriptor) {
-  const examples = Object.fromEntries(d.examples.map((example, i) => [`example${i + 1}`, { summary: `carafe.yaml example ${i + 1}`, value: { instances: [example] } }]))
+  const examples = Object.fromEntries(
+    d.examples.map((example, i) => [
+      `example${i + 1}`,
+      { summary: `carafe.yaml example ${i + 1}`, value: { instances: [example] } },
+    ]),
+  )
   return {
     required: true,
-    content: { 'application/json': { schema: ref(componentName(d.name, 'PredictRequest')), ...(d.examples.length > 0 ? { examples } : {}) } },
+    content: {
+      'application/json': {
+        schema: ref(componentName(d.name, 'PredictRequest')),
+        ...(d.examples.length > 0 ? { examples } : {}),
+      },
+    },
   }
 }
 
@@ -36,7 +56,9 @@ function requestBody(d: ModelDescriptor) {
 export function modelPaths(d: ModelDescriptor): Record<string, unknown> {
   const tag = [d.name]
   const refusals = {
-    400: errorResponse('The input does not match the model schema (code INVALID_INPUT, details name the instance and path)'),
+    400: errorResponse(
+      'The input does not match the model schema (code INVALID_INPUT, details name the instance and path)',
+    ),
     503: errorResponse('The model is loading or its queue is full (NOT_READY, OVERLOADED)'),
   }
   return {
@@ -48,7 +70,10 @@ export function modelPaths(d: ModelDescriptor): Record<string, unknown> {
         tags: tag,
         requestBody: requestBody(d),
         responses: {
-          200: { description: 'One prediction per instance, in order', content: { 'application/json': { schema: ref(componentName(d.name, 'PredictResponse')) } } },
+          200: {
+            description: 'One prediction per instance, in order',
+            content: { 'application/json': { schema: ref(componentName(d.name, 'PredictResponse')) } },
+          },
           ...refusals,
           504: errorResponse('The prediction did not finish in time (DEADLINE_EXCEEDED)'),
         },
@@ -61,7 +86,10 @@ export function modelPaths(d: ModelDescriptor): Record<string, unknown> {
         tags: tag,
         requestBody: requestBody(d),
         responses: {
-          202: { description: 'Accepted; poll the job link', content: { 'application/json': { schema: ref('JobCreated') } } },
+          202: {
+            description: 'Accepted; poll the job link',
+            content: { 'application/json': { schema: ref('JobCreated') } },
+          },
           ...refusals,
         },
       },

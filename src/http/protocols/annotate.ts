@@ -1,27 +1,45 @@
 import { Type } from 'typebox'
 
 // [compat] The classic image-annotation request: clients written for it move over unchanged.
-const Feature = Type.Object({
-  type: Type.Optional(Type.String()),
-  score_th: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
-  nms_iou: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
-  maxResults: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-  min_height: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
-  min_width: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
-}, { additionalProperties: false })
+const Feature = Type.Object(
+  {
+    type: Type.Optional(Type.String()),
+    score_th: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+    nms_iou: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+    maxResults: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    min_height: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+    min_width: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+  },
+  { additionalProperties: false },
+)
 
 export const AnnotateRequest = Type.Object({
-  requests: Type.Array(Type.Object({
-    image: Type.Object({ content: Type.String({ minLength: 1, description: 'the image, base64' }) }, { additionalProperties: false }),
-    features: Type.Optional(Type.Array(Feature, { maxItems: 8 })),
-  }, { additionalProperties: false }), { minItems: 1 }),
+  requests: Type.Array(
+    Type.Object(
+      {
+        image: Type.Object(
+          { content: Type.String({ minLength: 1, description: 'the image, base64' }) },
+          { additionalProperties: false },
+        ),
+        features: Type.Optional(Type.Array(Feature, { maxItems: 8 })),
+      },
+      { additionalProperties: false },
+    ),
+    { minItems: 1 },
+  ),
 })
 
 interface AnnotateBody {
   requests: { image: { content: string }; features?: Record<string, unknown>[] }[]
 }
 
-const RENAMES: Record<string, string> = { score_th: 'scoreThreshold', nms_iou: 'nmsIou', maxResults: 'maxResults', min_height: 'minHeight', min_width: 'minWidth' }
+const RENAMES: Record<string, string> = {
+  score_th: 'scoreThreshold',
+  nms_iou: 'nmsIou',
+  maxResults: 'maxResults',
+  min_height: 'minHeight',
+  min_width: 'minWidth',
+}
 
 /** Each request becomes one instance {image, scoreThreshold?, nmsIou?, maxResults?, minWidth?, minHeight?}; features merge in order. */
 export function decodeAnnotate(body: AnnotateBody): Record<string, unknown>[] {
@@ -46,14 +64,20 @@ interface Box {
 export function encodeAnnotate(predictions: unknown[]) {
   return {
     responses: predictions.map((prediction) => {
-      const { boxes, lines, width, height } = prediction as { boxes?: Box[]; lines?: Box[]; width?: number; height?: number }
+      const { boxes, lines, width, height } = prediction as {
+        boxes?: Box[]
+        lines?: Box[]
+        width?: number
+        height?: number
+      }
       return {
         textAnnotations: (boxes ?? lines ?? []).map((b) => ({
           ...(b.text !== undefined ? { description: b.text, confidence: b.confidence } : {}),
           score: b.score,
           boundingPoly: {
             vertices: b.points.map(([x, y]) => ({ x: Math.round(x), y: Math.round(y) })),
-            normalizedVertices: width && height ? b.points.map(([x, y]) => ({ x: x / width, y: y / height })) : undefined,
+            normalizedVertices:
+              width && height ? b.points.map(([x, y]) => ({ x: x / width, y: y / height })) : undefined,
           },
           box: b.box,
         })),

@@ -11,8 +11,18 @@ export interface V2Tensor {
 }
 
 const DATATYPES: Record<TensorInfo['type'], string> = {
-  float32: 'FP32', float64: 'FP64', int8: 'INT8', uint8: 'UINT8', int16: 'INT16', uint16: 'UINT16',
-  int32: 'INT32', uint32: 'UINT32', int64: 'INT64', uint64: 'UINT64', bool: 'BOOL', string: 'BYTES',
+  float32: 'FP32',
+  float64: 'FP64',
+  int8: 'INT8',
+  uint8: 'UINT8',
+  int16: 'INT16',
+  uint16: 'UINT16',
+  int32: 'INT32',
+  uint32: 'UINT32',
+  int64: 'INT64',
+  uint64: 'UINT64',
+  bool: 'BOOL',
+  string: 'BYTES',
 }
 
 export function tensorMetadata(info: TensorInfo) {
@@ -21,7 +31,10 @@ export function tensorMetadata(info: TensorInfo) {
 
 function signatureOf(model: ModelDescriptor) {
   if (model.source.kind !== 'onnx') {
-    throw new CarafeError('INVALID_INPUT', `Model "${model.name}" takes JSON instances, not tensors; use POST /v1/models/${model.name}:predict`)
+    throw new CarafeError(
+      'INVALID_INPUT',
+      `Model "${model.name}" takes JSON instances, not tensors; use POST /v1/models/${model.name}:predict`,
+    )
   }
   return model.source.signature
 }
@@ -33,7 +46,10 @@ function signatureOf(model: ModelDescriptor) {
 export function v2Inputs(model: ModelDescriptor): { inputs: TensorInfo[]; batched: boolean } {
   const signature = signatureOf(model)
   if (!model.preprocess) return signature
-  return { inputs: Object.keys(model.preprocess).map((name) => ({ name, type: 'string', dims: [null] })), batched: true }
+  return {
+    inputs: Object.keys(model.preprocess).map((name) => ({ name, type: 'string', dims: [null] })),
+    batched: true,
+  }
 }
 
 /** Split each input tensor along its batch dimension into one instance per row. */
@@ -46,18 +62,22 @@ export function decodeV2(body: unknown, model: ModelDescriptor, maxInstances: nu
     if (!tensor || typeof tensor.name !== 'string' || !Array.isArray(tensor.shape) || !Array.isArray(tensor.data)) {
       throw invalid(`/inputs/${i}`, 'must be {name, shape, datatype, data}')
     }
-    if (!tensor.shape.every((d) => Number.isInteger(d) && d >= 0)) throw invalid(`/inputs/${i}/shape`, 'must be non-negative integers')
+    if (!tensor.shape.every((d) => Number.isInteger(d) && d >= 0))
+      throw invalid(`/inputs/${i}/shape`, 'must be non-negative integers')
     byName.set(tensor.name, tensor)
   })
   const rows = new Set<number>()
   const perInput = inputs.map((info) => {
     const tensor = byName.get(info.name)
-    if (!tensor) throw invalid('/inputs', `missing input "${info.name}" (the model takes ${inputs.map((i) => i.name).join(', ')})`)
-    if (tensor.datatype !== DATATYPES[info.type]) throw invalid(`/inputs/${info.name}/datatype`, `must be ${DATATYPES[info.type]}`)
+    if (!tensor)
+      throw invalid('/inputs', `missing input "${info.name}" (the model takes ${inputs.map((i) => i.name).join(', ')})`)
+    if (tensor.datatype !== DATATYPES[info.type])
+      throw invalid(`/inputs/${info.name}/datatype`, `must be ${DATATYPES[info.type]}`)
     // Data may come flat (the protocol's row-major form) or nested; either way its size must match the shape.
     const flat = (tensor.data as unknown[]).flat(Infinity)
     const size = tensor.shape.reduce((a, b) => a * b, 1)
-    if (flat.length !== size) throw invalid(`/inputs/${info.name}/data`, `holds ${flat.length} values for shape [${tensor.shape}] (${size})`)
+    if (flat.length !== size)
+      throw invalid(`/inputs/${info.name}/data`, `holds ${flat.length} values for shape [${tensor.shape}] (${size})`)
     const n = batched ? tensor.shape[0] : 1
     rows.add(n)
     const inner = batched ? tensor.shape.slice(1) : tensor.shape
@@ -67,10 +87,16 @@ export function decodeV2(body: unknown, model: ModelDescriptor, maxInstances: nu
   if (rows.size !== 1) throw invalid('/inputs', 'every input must have the same batch size')
   const [count] = rows
   // the rows of an image tensor become instances, but a model with a fixed batch dimension answers one at a time
-  if (model.preprocess && !signatureOf(model).batched && count > 1) throw invalid('/inputs', `send one image per request: model "${model.name}" has a fixed batch dimension`)
-  if (count > maxInstances) throw new CarafeError('TOO_MANY_INSTANCES', `The request carries ${count} instances; the limit is ${maxInstances}`)
+  if (model.preprocess && !signatureOf(model).batched && count > 1)
+    throw invalid('/inputs', `send one image per request: model "${model.name}" has a fixed batch dimension`)
+  if (count > maxInstances)
+    throw new CarafeError('TOO_MANY_INSTANCES', `The request carries ${count} instances; the limit is ${maxInstances}`)
   const byField = model.preprocess !== undefined // image fields are always named, even when there is one
-  return Array.from({ length: count }, (_, r) => (inputs.length === 1 && !byField ? perInput[0][r] : Object.fromEntries(inputs.map((info, k) => [info.name, perInput[k][r]]))))
+  return Array.from({ length: count }, (_, r) =>
+    inputs.length === 1 && !byField
+      ? perInput[0][r]
+      : Object.fromEntries(inputs.map((info, k) => [info.name, perInput[k][r]])),
+  )
 }
 
 /** Stack per-instance predictions back into output tensors. */
@@ -79,7 +105,12 @@ export function encodeV2(predictions: unknown[], model: ModelDescriptor, id?: st
   const tensors: V2Tensor[] = []
   if (model.classify && model.labels) {
     const labelled = predictions as { label: string; probabilities: Record<string, number> }[]
-    tensors.push({ name: outputs[0].name, datatype: 'FP32', shape: [labelled.length, model.labels.length], data: labelled.flatMap((p) => model.labels!.map((l) => p.probabilities[l])) })
+    tensors.push({
+      name: outputs[0].name,
+      datatype: 'FP32',
+      shape: [labelled.length, model.labels.length],
+      data: labelled.flatMap((p) => model.labels!.map((l) => p.probabilities[l])),
+    })
     tensors.push({ name: 'label', datatype: 'BYTES', shape: [labelled.length], data: labelled.map((p) => p.label) })
   } else {
     for (const info of outputs) {

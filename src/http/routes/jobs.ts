@@ -15,27 +15,37 @@ const JobParams = Type.Object({ id: Type.String({ maxLength: 128 }) })
 
 /** Background jobs: submit (validated now, run later), poll, cancel. */
 export async function jobRoutes(app: FastifyInstance, { config, registry, jobs }: AppDeps): Promise<void> {
-  app.post<{ Params: { name: string }; Body: { instances: unknown[]; webhook?: string } }>(`/v1/models/${MODEL_NAME}/jobs`, { schema: { body: JobRequest } }, async (request, reply) => {
-    const model = registry.get(request.params.name)
-    const instances = decodeV1(request.body, config.maxInstances)
-    model.validate(instances)
-    if (request.body.webhook !== undefined) checkWebhook(request.body.webhook, config.webhookHosts, config.webhookSecret)
-    const key = request.headers['idempotency-key']
-    if (Array.isArray(key) || (key !== undefined && (key.length === 0 || key.length > 256))) {
-      throw new CarafeError('INVALID_INPUT', 'Idempotency-Key must be one header of 1 to 256 characters', [{ header: 'idempotency-key' }])
-    }
-    const job = await jobs.submit({
-      model: model.name,
-      instances,
-      webhook: request.body.webhook,
-      idempotencyKey: key === undefined ? undefined : `${model.name}:${key}`,
-      bodyHash: key === undefined ? undefined : createHash('sha256').update(JSON.stringify(request.body)).digest('base64url'),
-    })
-    reply.code(202).header('location', `/v1/jobs/${job.id}`)
-    return { id: job.id, status: job.status, links: { self: `/v1/jobs/${job.id}` } }
-  })
+  app.post<{ Params: { name: string }; Body: { instances: unknown[]; webhook?: string } }>(
+    `/v1/models/${MODEL_NAME}/jobs`,
+    { schema: { body: JobRequest } },
+    async (request, reply) => {
+      const model = registry.get(request.params.name)
+      const instances = decodeV1(request.body, config.maxInstances)
+      model.validate(instances)
+      if (request.body.webhook !== undefined)
+        checkWebhook(request.body.webhook, config.webhookHosts, config.webhookSecret)
+      const key = request.headers['idempotency-key']
+      if (Array.isArray(key) || (key !== undefined && (key.length === 0 || key.length > 256))) {
+        throw new CarafeError('INVALID_INPUT', 'Idempotency-Key must be one header of 1 to 256 characters', [
+          { header: 'idempotency-key' },
+        ])
+      }
+      const job = await jobs.submit({
+        model: model.name,
+        instances,
+        webhook: request.body.webhook,
+        idempotencyKey: key === undefined ? undefined : `${model.name}:${key}`,
+        bodyHash:
+          key === undefined ? undefined : createHash('sha256').update(JSON.stringify(request.body)).digest('base64url'),
+      })
+      reply.code(202).header('location', `/v1/jobs/${job.id}`)
+      return { id: job.id, status: job.status, links: { self: `/v1/jobs/${job.id}` } }
+    },
+  )
 
-  app.get<{ Params: { id: string } }>('/v1/jobs/:id', { schema: { params: JobParams } }, async (request) => jobView(await found(request.params.id)))
+  app.get<{ Params: { id: string } }>('/v1/jobs/:id', { schema: { params: JobParams } }, async (request) =>
+    jobView(await found(request.params.id)),
+  )
 
   app.delete<{ Params: { id: string } }>('/v1/jobs/:id', { schema: { params: JobParams } }, async (request) => {
     const job = await jobs.cancel(request.params.id)
@@ -50,4 +60,5 @@ export async function jobRoutes(app: FastifyInstance, { config, registry, jobs }
   }
 }
 
-const notFound = (id: string) => new CarafeError('JOB_NOT_FOUND', `No job with id "${id}"; finished jobs are removed after their retention`)
+const notFound = (id: string) =>
+  new CarafeError('JOB_NOT_FOUND', `No job with id "${id}"; finished jobs are removed after their retention`)

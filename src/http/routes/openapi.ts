@@ -6,7 +6,10 @@ import type { AppDeps } from '../deps.js'
 
 /** GET /openapi.json from the served models' schemas, and Swagger UI at /docs from the package's own files. */
 export async function openapiRoutes(app: FastifyInstance, { config, registry }: AppDeps): Promise<void> {
-  const document = buildOpenApi(registry.list().map((m) => m.descriptor), config)
+  const document = buildOpenApi(
+    registry.list().map((m) => m.descriptor),
+    config,
+  )
   app.get('/openapi.json', async () => document)
   // static mode: @fastify/swagger serves our document instead of deriving one from the route table
   await app.register(swagger, { mode: 'static', specification: { document: document as never } })

@@ -11,5 +11,7 @@ export async function opsRoutes(app: FastifyInstance, { registry }: AppDeps): Pr
   })
   // KServe V2 health, beside ours so that it stays open when API keys are on
   app.get('/v2/health/live', async () => ({ live: true }))
-  app.get('/v2/health/ready', async (_request, reply) => reply.code(registry.ready ? 200 : 503).send({ ready: registry.ready }))
+  app.get('/v2/health/ready', async (_request, reply) =>
+    reply.code(registry.ready ? 200 : 503).send({ ready: registry.ready }),
+  )
 }

@@ -11,10 +11,16 @@ export async function uiRoutes(app: FastifyInstance, { registry }: AppDeps): Pro
   const assets = loadUiAssets()
   const html = 'text/html; charset=utf-8'
 
-  app.get('/', async (_request, reply) => reply.type(html).send(indexPage(registry.list().map((m) => {
-    const { name, description, version, state } = m.describe()
-    return { name, description, version, state }
-  }))))
+  app.get('/', async (_request, reply) =>
+    reply.type(html).send(
+      indexPage(
+        registry.list().map((m) => {
+          const { name, description, version, state } = m.describe()
+          return { name, description, version, state }
+        }),
+      ),
+    ),
+  )
 
   app.get<{ Params: { name: string } }>(`/ui/models/${MODEL_NAME}`, async (request, reply) => {
     registry.get(request.params.name) // MODEL_NOT_FOUND as our envelope for unknown names

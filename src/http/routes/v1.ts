@@ -17,14 +17,21 @@ export async function v1Routes(app: FastifyInstance, { config, registry, jobs }:
     return encodeV1(outputs)
   }
 
-  app.post<{ Params: { name: string } }>(`/v1/models/${MODEL_NAME}::predict`, { schema: { body: PredictRequest } }, (request, reply) =>
-    predict(request.params.name, request, reply))
+  app.post<{ Params: { name: string } }>(
+    `/v1/models/${MODEL_NAME}::predict`,
+    { schema: { body: PredictRequest } },
+    (request, reply) => predict(request.params.name, request, reply),
+  )
 
   // The classic Flask shape, when exactly one model is served.
   app.post('/predict', { schema: { body: PredictRequest } }, (request, reply) => {
     const models = registry.list()
     if (models.length !== 1) {
-      throw new CarafeError('MODEL_NOT_FOUND', `POST /predict needs exactly one served model; ${models.length} are served: use /v1/models/{name}:predict`, [{ available: models.map((m) => m.name) }])
+      throw new CarafeError(
+        'MODEL_NOT_FOUND',
+        `POST /predict needs exactly one served model; ${models.length} are served: use /v1/models/{name}:predict`,
+        [{ available: models.map((m) => m.name) }],
+      )
     }
     return predict(models[0].name, request, reply)
   })
@@ -32,7 +39,13 @@ export async function v1Routes(app: FastifyInstance, { config, registry, jobs }:
   app.get('/v1/models', async () => ({
     models: registry.list().map((m) => {
       const { name, version, description, state } = m.describe()
-      return { name, version, description, state, links: { self: `/v1/models/${name}`, predict: `/v1/models/${name}:predict` } }
+      return {
+        name,
+        version,
+        description,
+        state,
+        links: { self: `/v1/models/${name}`, predict: `/v1/models/${name}:predict` },
+      }
     }),
   }))
 

@@ -8,12 +8,15 @@ import { MODEL_NAME } from './v1.js'
 
 const InferRequest = Type.Object({
   id: Type.Optional(Type.String({ maxLength: 256 })),
-  inputs: Type.Array(Type.Object({
-    name: Type.String(),
-    shape: Type.Array(Type.Integer({ minimum: 0 })),
-    datatype: Type.String(),
-    data: Type.Array(Type.Unknown()),
-  }), { minItems: 1 }),
+  inputs: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      shape: Type.Array(Type.Integer({ minimum: 0 })),
+      datatype: Type.String(),
+      data: Type.Array(Type.Unknown()),
+    }),
+    { minItems: 1 },
+  ),
 })
 
 /** KServe V2 Open Inference Protocol: server and model metadata, and tensor inference. */
@@ -37,11 +40,17 @@ export async function v2Routes(app: FastifyInstance, { config, registry }: AppDe
     return reply.code(model.ready ? 200 : 503).send({ name: model.name, ready: model.ready })
   })
 
-  async function infer(request: FastifyRequest<{ Params: { name: string; version?: string }; Body: { id?: string } }>, reply: FastifyReply) {
+  async function infer(
+    request: FastifyRequest<{ Params: { name: string; version?: string }; Body: { id?: string } }>,
+    reply: FastifyReply,
+  ) {
     const model = registry.get(request.params.name)
     const { version } = request.params
     if (version !== undefined && version !== model.descriptor.version) {
-      throw new CarafeError('MODEL_NOT_FOUND', `Model "${model.name}" is served at version ${model.descriptor.version}, not ${version}`)
+      throw new CarafeError(
+        'MODEL_NOT_FOUND',
+        `Model "${model.name}" is served at version ${model.descriptor.version}, not ${version}`,
+      )
     }
     const instances = decodeV2(request.body, model.descriptor, config.maxInstances)
     const predictions = await model.predict(instances, predictOptionsFor(request, reply))

@@ -3,7 +3,11 @@ const KEY = 'carafe.apiKey'
 
 export class ApiError extends Error {
   constructor(status, body) {
-    const error = (body && body.error) || { code: 'HTTP_' + status, message: 'The server answered ' + status, details: [] }
+    const error = (body && body.error) || {
+      code: 'HTTP_' + status,
+      message: 'The server answered ' + status,
+      details: [],
+    }
     super(error.message)
     this.status = status
     this.code = error.code
@@ -28,7 +32,11 @@ export async function api(method, path, body) {
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
   const text = await response.text()
   let parsed
-  try { parsed = text ? JSON.parse(text) : undefined } catch { parsed = undefined }
+  try {
+    parsed = text ? JSON.parse(text) : undefined
+  } catch {
+    parsed = undefined
+  }
   if (!response.ok) throw new ApiError(response.status, parsed)
   return parsed
 }

@@ -51,7 +51,14 @@ function field(container, { path, label, kind, options, optional = false }) {
 }
 
 function isFixedNumberArray(s) {
-  return s && s.type === 'array' && s.items && (s.items.type === 'number' || s.items.type === 'integer') && s.minItems === s.maxItems && s.minItems > 0
+  return (
+    s &&
+    s.type === 'array' &&
+    s.items &&
+    (s.items.type === 'number' || s.items.type === 'integer') &&
+    s.minItems === s.maxItems &&
+    s.minItems > 0
+  )
 }
 
 function scalarKind(s) {
@@ -68,13 +75,24 @@ function scalarKind(s) {
 export function buildForm(container, schema) {
   const label = (s, fallback) => (s && (s.title || s.description)) || fallback
   if (isFixedNumberArray(schema) && schema.minItems <= MAX_SEPARATE_FIELDS) {
-    for (let i = 0; i < schema.minItems; i++) field(container, { path: '/' + i, label: label(schema.prefixItems && schema.prefixItems[i], 'Feature ' + i), kind: schema.items.type })
+    for (let i = 0; i < schema.minItems; i++)
+      field(container, {
+        path: '/' + i,
+        label: label(schema.prefixItems && schema.prefixItems[i], 'Feature ' + i),
+        kind: schema.items.type,
+      })
   } else if (schema && schema.type === 'object' && schema.properties) {
     const required = new Set(schema.required || [])
     for (const [name, s] of Object.entries(schema.properties)) {
       const kind = scalarKind(s)
       // an image's description tells API users how to encode it; the picker does that, so the name says more
-      field(container, { path: '/' + name, label: kind === 'image' ? s.title || name : label(s, name), kind, options: s.enum, optional: !required.has(name) })
+      field(container, {
+        path: '/' + name,
+        label: kind === 'image' ? s.title || name : label(s, name),
+        kind,
+        options: s.enum,
+        optional: !required.has(name),
+      })
     }
   } else {
     const kind = scalarKind(schema)
@@ -86,13 +104,28 @@ export function buildForm(container, schema) {
 function readInput(input) {
   const raw = input.value
   switch (input.dataset.kind) {
-    case 'number': case 'integer': return raw.trim() === '' ? raw : Number.isFinite(Number(raw)) ? Number(raw) : raw
-    case 'boolean': return input.checked
-    case 'image': return readImage(input)
-    case 'select': return JSON.parse(raw)
-    case 'numbers': return raw.split(/[\s,]+/).filter(Boolean).map((x) => (Number.isFinite(Number(x)) ? Number(x) : x))
-    case 'json': try { return JSON.parse(raw) } catch { throw Object.assign(new Error('Not valid JSON'), { path: input.dataset.path }) }
-    default: return raw
+    case 'number':
+    case 'integer':
+      return raw.trim() === '' ? raw : Number.isFinite(Number(raw)) ? Number(raw) : raw
+    case 'boolean':
+      return input.checked
+    case 'image':
+      return readImage(input)
+    case 'select':
+      return JSON.parse(raw)
+    case 'numbers':
+      return raw
+        .split(/[\s,]+/)
+        .filter(Boolean)
+        .map((x) => (Number.isFinite(Number(x)) ? Number(x) : x))
+    case 'json':
+      try {
+        return JSON.parse(raw)
+      } catch {
+        throw Object.assign(new Error('Not valid JSON'), { path: input.dataset.path })
+      }
+    default:
+      return raw
   }
 }
 
@@ -131,14 +164,19 @@ export function fillForm(container, instance, { onlyKind } = {}) {
 }
 
 export function clearFieldErrors(container) {
-  for (const el of container.querySelectorAll('.field-error')) { el.hidden = true; el.textContent = '' }
+  for (const el of container.querySelectorAll('.field-error')) {
+    el.hidden = true
+    el.textContent = ''
+  }
   for (const el of container.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid')
 }
 
 /** Show the message next to the field whose pointer starts the error's path; false when no field matches. */
 export function showFieldError(container, path, text) {
   const wraps = [...container.querySelectorAll('.field')]
-  const wrap = wraps.find((w) => w.dataset.path !== '' && (path === w.dataset.path || path.startsWith(w.dataset.path + '/'))) || wraps.find((w) => w.dataset.path === '')
+  const wrap =
+    wraps.find((w) => w.dataset.path !== '' && (path === w.dataset.path || path.startsWith(w.dataset.path + '/'))) ||
+    wraps.find((w) => w.dataset.path === '')
   if (!wrap) return false
   const error = wrap.querySelector('.field-error')
   error.textContent = text

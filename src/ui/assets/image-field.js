@@ -5,7 +5,15 @@ import { emptyOverlay } from './overlay.js'
 const values = new WeakMap() // file input → the value the instance carries for it
 
 // Leading base64 characters of each format's magic bytes, for a preview of a bare base64 example.
-const MAGIC = [['iVBORw0KGgo', 'image/png'], ['/9j/', 'image/jpeg'], ['R0lGOD', 'image/gif'], ['UklGR', 'image/webp'], ['Qk', 'image/bmp'], ['PHN2Zy', 'image/svg+xml'], ['PD94bWw', 'image/svg+xml']]
+const MAGIC = [
+  ['iVBORw0KGgo', 'image/png'],
+  ['/9j/', 'image/jpeg'],
+  ['R0lGOD', 'image/gif'],
+  ['UklGR', 'image/webp'],
+  ['Qk', 'image/bmp'],
+  ['PHN2Zy', 'image/svg+xml'],
+  ['PD94bWw', 'image/svg+xml'],
+]
 
 export const isImageSchema = (s) => Boolean(s && s['x-carafe-image'])
 
@@ -62,7 +70,10 @@ async function useFile(input, file) {
 }
 
 function acceptDrops(box, input) {
-  box.addEventListener('dragover', (event) => { event.preventDefault(); box.classList.add('drop-target') })
+  box.addEventListener('dragover', (event) => {
+    event.preventDefault()
+    box.classList.add('drop-target')
+  })
   box.addEventListener('dragleave', () => box.classList.remove('drop-target'))
   box.addEventListener('drop', (event) => {
     event.preventDefault()

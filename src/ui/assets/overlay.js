@@ -5,7 +5,8 @@ const SEARCH_DEPTH = 3 // boxes sit at most a few levels down ({boxes: [...]}, {
 const MIN_LABEL_PX = 12 // on screen, when drawn: a small box's label stays readable
 
 const isPoint = (p) => Array.isArray(p) && p.length === 2 && p.every((v) => Number.isFinite(v))
-const isBox = (b) => Boolean(b) && typeof b === 'object' && Array.isArray(b.points) && b.points.length === 4 && b.points.every(isPoint)
+const isBox = (b) =>
+  Boolean(b) && typeof b === 'object' && Array.isArray(b.points) && b.points.length === 4 && b.points.every(isPoint)
 
 /** The first non-empty array of boxes in a prediction, searched breadth-first; [] when it has none. */
 export function findBoxes(prediction) {
@@ -44,7 +45,17 @@ function label(box, index, minSize) {
   const size = Math.max(distance(box.points[0], box.points[3]) * 0.45, minSize)
   const top = Math.min(...ys)
   const y = top >= size ? top - size * 0.25 : Math.max(...ys) + size
-  return svgEl('text', { x: Math.min(...xs), y, 'font-size': size.toFixed(1), 'stroke-width': (size * 0.18).toFixed(1), 'data-index': index }, boxLabel(box))
+  return svgEl(
+    'text',
+    {
+      x: Math.min(...xs),
+      y,
+      'font-size': size.toFixed(1),
+      'stroke-width': (size * 0.18).toFixed(1),
+      'data-index': index,
+    },
+    boxLabel(box),
+  )
 }
 
 function boxShape(box, index, minLabelSize) {

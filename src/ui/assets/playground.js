@@ -96,7 +96,8 @@ async function predict() {
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
-const predictionsOf = (result) => (result && Array.isArray(result.predictions) ? result.predictions : Array.isArray(result) ? result : [result])
+const predictionsOf = (result) =>
+  result && Array.isArray(result.predictions) ? result.predictions : Array.isArray(result) ? result : [result]
 
 async function runJob() {
   clearErrors()
@@ -122,9 +123,11 @@ async function runJob() {
     }
     $('job-cancel').disabled = true
     if (job.status === 'succeeded') showResult(predictionsOf(job.result), performance.now() - started, sentImage)
-    else if (job.status === 'failed') showError(Object.assign(new Error((job.error && job.error.message) || 'The job failed'), job.error || {}))
+    else if (job.status === 'failed')
+      showError(Object.assign(new Error((job.error && job.error.message) || 'The job failed'), job.error || {}))
   } catch (error) {
-    if (error instanceof ApiError && error.status === 404 && error.code === 'NOT_FOUND') error.message = 'Background jobs are not available on this server'
+    if (error instanceof ApiError && error.status === 404 && error.code === 'NOT_FOUND')
+      error.message = 'Background jobs are not available on this server'
     showError(error)
   } finally {
     currentJob = null
@@ -156,15 +159,25 @@ async function load() {
   const examples = model.examples || []
   if (examples.length > 0) {
     const select = $('example-select')
-    select.replaceChildren(...examples.map((_, i) => Object.assign(document.createElement('option'), { value: String(i), textContent: 'Example ' + (i + 1) })))
+    select.replaceChildren(
+      ...examples.map((_, i) =>
+        Object.assign(document.createElement('option'), { value: String(i), textContent: 'Example ' + (i + 1) }),
+      ),
+    )
     select.hidden = examples.length < 2
     $('use-example').hidden = false
-    $('use-example').onclick = () => { clearErrors(); fillForm(fields, examples[Number(select.value) || 0]) }
+    $('use-example').onclick = () => {
+      clearErrors()
+      fillForm(fields, examples[Number(select.value) || 0])
+    }
     fillForm(fields, examples[0], { onlyKind: 'image' }) // an image is tedious to find: start with the example's, so Predict works at once
   }
 }
 
-form.addEventListener('submit', (event) => { event.preventDefault(); predict() })
+form.addEventListener('submit', (event) => {
+  event.preventDefault()
+  predict()
+})
 $('run-job').addEventListener('click', runJob)
 $('job-cancel').addEventListener('click', cancelJob)
 $('toggle-raw').addEventListener('click', () => {

@@ -9,7 +9,8 @@ function el(tag, attrs = {}, text) {
   return node
 }
 
-const isClassification = (p) => p && typeof p === 'object' && typeof p.label === 'string' && p.probabilities && typeof p.probabilities === 'object'
+const isClassification = (p) =>
+  p && typeof p === 'object' && typeof p.label === 'string' && p.probabilities && typeof p.probabilities === 'object'
 const isNumbers = (p) => Array.isArray(p) && p.length > 0 && p.every((x) => typeof x === 'number')
 
 function barChart(p) {
@@ -21,7 +22,11 @@ function barChart(p) {
   const chart = el('ul', { class: 'bar-chart', 'aria-label': 'Class probabilities' })
   for (const [label, probability] of entries) {
     const percent = (probability * 100).toFixed(1)
-    const row = el('li', { class: label === top ? 'bar top' : 'bar', 'data-label': label, 'data-probability': String(probability) })
+    const row = el('li', {
+      class: label === top ? 'bar top' : 'bar',
+      'data-label': label,
+      'data-probability': String(probability),
+    })
     if (label === top) row.setAttribute('aria-current', 'true')
     row.append(el('span', { class: 'bar-label' }, label))
     const track = el('span', { class: 'bar-track', role: 'img', 'aria-label': `${label}: ${percent}%` })
