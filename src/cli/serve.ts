@@ -40,7 +40,7 @@ export async function serve(paths: string[], flags: ServeFlags): Promise<void> {
       config.apiKeysFile ? 'SIGHUP: re-reading the API key file' : 'SIGHUP: nothing to reload (no apiKeysFile)',
     ),
   )
-  let carafe
+  let carafe: Awaited<ReturnType<typeof createCarafe>>
   try {
     carafe = await createCarafe({ descriptors: await loadAll(paths), config, logger })
   } catch (error) {

@@ -72,7 +72,7 @@ export function createClient({ baseUrl, apiKey, pollMs = 250 }: ClientOptions): 
       body: body === undefined ? undefined : JSON.stringify(body),
     })
     const text = await response.text()
-    let parsed: any
+    let parsed: { error?: { code?: string; message?: string; details?: unknown[]; requestId?: string } } | undefined
     try {
       parsed = text ? JSON.parse(text) : undefined
     } catch {
@@ -96,7 +96,7 @@ export function createClient({ baseUrl, apiKey, pollMs = 250 }: ClientOptions): 
 
   return {
     async predict(name, instances) {
-      return (await call<{ predictions: any[] }>('POST', `${model(name)}:predict`, { instances })).predictions
+      return (await call<{ predictions: never[] }>('POST', `${model(name)}:predict`, { instances })).predictions
     },
     submitJob: (name, instances) => call('POST', `${model(name)}/jobs`, { instances }),
     getJob: (id) => call('GET', job(id)),
@@ -104,7 +104,7 @@ export function createClient({ baseUrl, apiKey, pollMs = 250 }: ClientOptions): 
     async waitForJob(id, { onProgress, signal } = {}) {
       for (;;) {
         signal?.throwIfAborted()
-        const current = await call<Job<any>>('GET', job(id))
+        const current = await call<Job<never>>('GET', job(id))
         onProgress?.(current.status === 'succeeded' ? 1 : (current.progress ?? 0), current)
         if (FINISHED.includes(current.status)) return current
         await new Promise((resolve) => setTimeout(resolve, pollMs))

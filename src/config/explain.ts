@@ -1,5 +1,6 @@
 import type { ErrorObject } from 'ajv'
 
+// biome-ignore lint/suspicious/noExplicitAny: a JSON Schema walked by key; every read is checked before use
 type Schema = Record<string, any>
 
 /** The dotted key an Ajv error is about: `port`, `models.iris.batch.maxSize`, or the unknown key itself. */

@@ -64,7 +64,7 @@ export function onnxDefinition(
       const out = new Array<unknown>(instances.length)
       for (const indices of groups.values()) {
         const rows = await runGroup(indices.map((i) => instances[i]))
-        indices.forEach((i, k) => (out[i] = rows[k]))
+        for (const [k, i] of indices.entries()) out[i] = rows[k]
       }
       return out
     },

@@ -69,7 +69,7 @@ export async function readOnnxSignature(path: string): Promise<OnnxSignature> {
     throw new ModelLoadError(path, `not a valid ONNX file (${(error as Error).message})`)
   }
   const graph = model.graph
-  if (!graph || !graph.node?.length || !graph.output?.length)
+  if (!graph?.node?.length || !graph.output?.length)
     throw new ModelLoadError(path, 'not a valid ONNX file (no graph, nodes or outputs)')
   // Older exporters list initializers among the inputs; those are weights, not inputs.
   const weights = new Set((graph.initializer ?? []).map((t) => t.name))

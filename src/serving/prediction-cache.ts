@@ -38,7 +38,7 @@ export class PredictionCache {
 
   /** Called with the outputs of a successful prediction only: a failure is never remembered. */
   store(keys: string[], outputs: unknown[]): void {
-    keys.forEach((key, i) => this.#entries.set(key, { output: outputs[i] }))
+    for (const [i, key] of keys.entries()) this.#entries.set(key, { output: outputs[i] })
   }
 
   snapshot() {

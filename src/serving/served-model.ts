@@ -110,7 +110,7 @@ export class ServedModel {
           missing.map((i) => keys[i]),
           fresh,
         )
-        missing.forEach((i, k) => (outputs[i] = fresh[k]))
+        for (const [k, i] of missing.entries()) outputs[i] = fresh[k]
         return outputs
       },
       (error: unknown) => {

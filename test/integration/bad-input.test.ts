@@ -84,6 +84,7 @@ describe('bad input', () => {
       [[[[5.1], [3.5], [1.4], [0.2]]], 0, '/0'], // wrong rank
       [[[[5.1, 3.5, 1.4, 0.2]]], 0, '/'], // wrong rank, caught as a wrong length
       [[5.1], 0, '/'], // rank 0
+      // biome-ignore lint/correctness/noPrecisionLoss: JSON.parse turns 1e999 into Infinity, the case under test
       [[[5.1, 3.5, 1.4, 1e999]], 0, '/3'], // Infinity
       [[[5.1, 3.5, true, 0.2]], 0, '/2'],
       [[[5.1, 3.5, null, 0.2]], 0, '/2'],

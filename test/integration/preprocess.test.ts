@@ -142,11 +142,9 @@ describe('declarative image pre-processing (carafe.yaml preprocess) on ONNX mode
         [2, 2],
       ],
     )
-    got
-      .flat(2)
-      .forEach((v, i) =>
-        assert.ok(Math.abs(v - expected.flat(2)[i]!) < 1e-6, `value ${i}: ${v} vs ${expected.flat(2)[i]}`),
-      )
+    for (const [i, v] of got.flat(2).entries()) {
+      assert.ok(Math.abs(v - expected.flat(2)[i]!) < 1e-6, `value ${i}: ${v} vs ${expected.flat(2)[i]}`)
+    }
   })
 
   it('feeds a model whose batch dimension is fixed at 1 one image per run; V2 asks for one image per request', async () => {
@@ -196,7 +194,10 @@ describe('declarative image pre-processing (carafe.yaml preprocess) on ONNX mode
     )
     const answers = await Promise.all(requests)
     answers.forEach((a, i) => {
-      if (i !== 5) return assert.equal(a.status, 200, `request ${i}: ${a.text}`)
+      if (i !== 5) {
+        assert.equal(a.status, 200, `request ${i}: ${a.text}`)
+        return
+      }
       assert.equal(a.status, 400, a.text)
       assert.equal(a.body.error.code, 'INVALID_IMAGE')
       assert.deepEqual(a.body.error.details[0].path, '/image')

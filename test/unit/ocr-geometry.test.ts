@@ -32,7 +32,10 @@ function rotated(cx: number, cy: number, w: number, h: number, degrees: number):
 // Deterministic PRNG so a failure reproduces.
 function lcg(seed: number): () => number {
   let s = seed
-  return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0
+    return s / 2 ** 32
+  }
 }
 
 function bruteForceMinArea(points: Point[]): number {

@@ -3,7 +3,7 @@ const KEY = 'carafe.apiKey'
 
 export class ApiError extends Error {
   constructor(status, body) {
-    const error = (body && body.error) || {
+    const error = body?.error || {
       code: 'HTTP_' + status,
       message: 'The server answered ' + status,
       details: [],

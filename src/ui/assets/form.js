@@ -78,7 +78,7 @@ export function buildForm(container, schema) {
     for (let i = 0; i < schema.minItems; i++)
       field(container, {
         path: '/' + i,
-        label: label(schema.prefixItems && schema.prefixItems[i], 'Feature ' + i),
+        label: label(schema.prefixItems?.[i], 'Feature ' + i),
         kind: schema.items.type,
       })
   } else if (schema && schema.type === 'object' && schema.properties) {
@@ -97,7 +97,7 @@ export function buildForm(container, schema) {
   } else {
     const kind = scalarKind(schema)
     const labels = { numbers: 'Numbers (comma or space separated)', json: 'Instance (JSON)', image: 'Image' }
-    field(container, { path: '', label: labels[kind] || 'Input', kind, options: schema && schema.enum })
+    field(container, { path: '', label: labels[kind] || 'Input', kind, options: schema?.enum })
   }
 }
 

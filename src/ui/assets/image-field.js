@@ -15,7 +15,7 @@ const MAGIC = [
   ['PD94bWw', 'image/svg+xml'],
 ]
 
-export const isImageSchema = (s) => Boolean(s && s['x-carafe-image'])
+export const isImageSchema = (s) => Boolean(s?.['x-carafe-image'])
 
 /** An image value in any accepted shape → a data URL an <img> can show (undefined when it is not one). */
 export function toDataUrl(value) {
@@ -23,7 +23,7 @@ export function toDataUrl(value) {
   if (!raw) return undefined
   if (raw.startsWith('data:')) return raw
   const compact = raw.replace(/\s+/g, '').replace(/-/g, '+').replace(/_/g, '/') // base64url → base64
-  const type = (MAGIC.find(([prefix]) => compact.startsWith(prefix)) || [, 'image/png'])[1]
+  const type = (MAGIC.find(([prefix]) => compact.startsWith(prefix)) || [undefined, 'image/png'])[1]
   return `data:${type};base64,${compact}`
 }
 
@@ -88,7 +88,7 @@ export function imageInput(id) {
   const input = document.createElement('input')
   input.type = 'file'
   input.accept = 'image/*'
-  input.addEventListener('change', () => useFile(input, input.files && input.files[0]))
+  input.addEventListener('change', () => useFile(input, input.files?.[0]))
   const box = previewBox(id)
   acceptDrops(box, input)
   return [input, box]

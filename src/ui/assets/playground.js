@@ -124,7 +124,7 @@ async function runJob() {
     $('job-cancel').disabled = true
     if (job.status === 'succeeded') showResult(predictionsOf(job.result), performance.now() - started, sentImage)
     else if (job.status === 'failed')
-      showError(Object.assign(new Error((job.error && job.error.message) || 'The job failed'), job.error || {}))
+      showError(Object.assign(new Error(job.error?.message || 'The job failed'), job.error || {}))
   } catch (error) {
     if (error instanceof ApiError && error.status === 404 && error.code === 'NOT_FOUND')
       error.message = 'Background jobs are not available on this server'
@@ -154,7 +154,7 @@ async function load() {
     return showError(error)
   }
   $('model-description').textContent = `${model.description || ''} (version ${model.version}, ${model.state})`
-  fields.querySelectorAll('.field').forEach((f) => f.remove())
+  for (const f of fields.querySelectorAll('.field')) f.remove()
   buildForm(fields, model.input)
   const examples = model.examples || []
   if (examples.length > 0) {
