@@ -6,7 +6,7 @@ import {
   isFinal,
   type JobFinished,
   type JobRecord,
-  type JobRunner,
+  type JobProcessor,
   type JobStatus,
   type JobStore,
   type JobSubmission,
@@ -33,7 +33,7 @@ export class EmbeddedJobStore implements JobStore {
   readonly #syncing = new Map<string, Promise<void>>()
   readonly #log: JobLog
   readonly #options: EmbeddedOptions
-  #runner: JobRunner | undefined
+  #processor: JobProcessor | undefined
   #closed = false
   #sweeper: NodeJS.Timeout | undefined
 
@@ -90,7 +90,7 @@ export class EmbeddedJobStore implements JobStore {
     }
     this.#jobs.set(job.id, job)
     if (idempotencyKey !== undefined) this.#byKey.set(idempotencyKey, job.id)
-    const accepted = { ...job } // as accepted, before a runner picks it up
+    const accepted = { ...job } // as accepted, before the processor picks it up
     const durable = this.#log.write(job)
     this.#syncing.set(job.id, durable)
     // Start while the submit line is being synced: "running" is never logged and the result line can only follow the
@@ -124,8 +124,8 @@ export class EmbeddedJobStore implements JobStore {
     return job
   }
 
-  start(runner: JobRunner): void {
-    this.#runner = runner
+  start(processor: JobProcessor): void {
+    this.#processor = processor
     this.#pump()
   }
 
@@ -150,23 +150,23 @@ export class EmbeddedJobStore implements JobStore {
 
   #pump(): void {
     while (
-      this.#runner &&
+      this.#processor &&
       !this.#closed &&
       this.#running.size < this.#options.concurrency &&
       this.#waiting.length > 0
     ) {
       const job = this.#jobs.get(this.#waiting.shift()!)
-      if (job?.status === 'queued') void this.#run(job, this.#runner)
+      if (job?.status === 'queued') void this.#run(job, this.#processor)
     }
   }
 
-  async #run(job: JobRecord, runner: JobRunner): Promise<void> {
+  async #run(job: JobRecord, processor: JobProcessor): Promise<void> {
     const controller = new AbortController()
     this.#running.set(job.id, controller)
     Object.assign(job, { status: 'running', startedAt: new Date().toISOString(), attempts: job.attempts + 1 })
     try {
       // "running" is not logged: after a crash a running job is queued again either way, so it would cost an fsync for nothing
-      const result = await runner(job, {
+      const result = await processor(job, {
         signal: controller.signal,
         onProgress: (fraction) => {
           if (job.status === 'running') job.progress = fraction

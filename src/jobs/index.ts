@@ -6,11 +6,11 @@ export type {
   JobError,
   JobFinished,
   JobRecord,
-  JobRunner,
+  JobProcessor,
   JobStatus,
   JobStore,
   JobSubmission,
-  RunOptions,
+  JobRunOptions,
 } from './store.js'
 export { jobView } from './view.js'
 export { SIGNATURE_HEADER, checkWebhook, deliverWebhook, signWebhook } from './webhook.js'

@@ -7,7 +7,7 @@ import {
   type JobError,
   type JobFinished,
   type JobRecord,
-  type JobRunner,
+  type JobProcessor,
   type JobStatus,
   type JobStore,
   type JobSubmission,
@@ -185,9 +185,9 @@ export class RedisJobStore implements JobStore {
     return this.#note(record)
   }
 
-  start(runner: JobRunner): void {
+  start(processor: JobProcessor): void {
     if (this.#worker || this.#closing) return
-    this.#worker = new Worker<JobData, unknown[]>(QUEUE, (job, token) => this.#process(job, runner, token), {
+    this.#worker = new Worker<JobData, unknown[]>(QUEUE, (job, token) => this.#process(job, processor, token), {
       connection: redisConnection(this.#options.url),
       prefix: this.#prefix,
       concurrency: this.#options.concurrency,
@@ -212,7 +212,7 @@ export class RedisJobStore implements JobStore {
     this.#client.disconnect()
   }
 
-  async #process(job: Job<JobData, unknown[]>, runner: JobRunner, token: string | undefined): Promise<unknown[]> {
+  async #process(job: Job<JobData, unknown[]>, processor: JobProcessor, token: string | undefined): Promise<unknown[]> {
     const id = job.id!
     const canceledKey = this.#key('canceled', id)
     if (await this.#client.exists(canceledKey)) return [] // canceled in the race with remove(); its canceled record wins
@@ -229,7 +229,7 @@ export class RedisJobStore implements JobStore {
     }, CANCEL_POLL_MS).unref()
     try {
       const record = this.#record(job, 'running')
-      const result = await runner(record, {
+      const result = await processor(record, {
         signal: run.controller.signal,
         onProgress: (fraction) => {
           run.progress = fraction

@@ -36,13 +36,13 @@ export interface JobSubmission {
   bodyHash?: string
 }
 
-export interface RunOptions {
+export interface JobRunOptions {
   signal: AbortSignal
   onProgress: (fraction: number) => void
 }
 
 /** Runs one job's instances through the model (ServedModel.predict in the server). */
-export type JobRunner = (job: JobRecord, options: RunOptions) => Promise<unknown[]>
+export type JobProcessor = (job: JobRecord, options: JobRunOptions) => Promise<unknown[]>
 
 /** Called once a job reaches a final status (webhooks, metrics). */
 export type JobFinished = (job: JobRecord) => void
@@ -57,8 +57,8 @@ export interface JobStore {
   get(id: string): Promise<JobRecord | undefined>
   /** Cancel a queued or running job; a finished job is returned unchanged. Undefined when unknown. */
   cancel(id: string): Promise<JobRecord | undefined>
-  /** Start taking jobs with this runner (the server calls it once its models are ready). */
-  start(runner: JobRunner): void
+  /** Start taking jobs with this processor (the server calls it once its models are ready). */
+  start(processor: JobProcessor): void
   /** Counts by status for one model, and how many wait. */
   stats(model: string): { counts: Record<JobStatus, number>; queueDepth: number }
   close(): Promise<void>

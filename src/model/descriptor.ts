@@ -1,7 +1,7 @@
 import type { ModelSettings } from '../config/index.js'
 import type { BatchPolicy, JsonSchema } from './contract.js'
 import type { OnnxSignature } from './onnx-schema.js'
-import type { Preprocess } from './preprocess.js'
+import type { Preprocess } from './preprocess-spec.js'
 
 /** Where the runner loads the model from. Only the loaders and the worker-side instantiate look at `kind`. */
 export type ModelSource = { kind: 'onnx'; path: string; signature: OnnxSignature } | { kind: 'handler'; path: string }
@@ -26,16 +26,6 @@ export interface ModelDescriptor {
   preprocess?: Preprocess
   /** Absolute paths of models served alongside this one (carafe.yaml `requires`). */
   requires?: string[]
-}
-
-export class ModelLoadError extends Error {
-  override name = 'ModelLoadError'
-  constructor(
-    readonly file: string,
-    problem: string,
-  ) {
-    super(`${file}: ${problem}`)
-  }
 }
 
 export const NO_BATCHING: BatchPolicy = { maxSize: 1, maxDelayMs: 0 }

@@ -1,7 +1,8 @@
 import { dirname } from 'node:path'
 import { access } from 'node:fs/promises'
 import { definitionProblem, type ModelDefinition } from './contract.js'
-import { ModelLoadError, NO_BATCHING, type ModelDescriptor } from './descriptor.js'
+import { NO_BATCHING, type ModelDescriptor } from './descriptor.js'
+import { ModelLoadError } from './load-error.js'
 import { importModule } from './import-module.js'
 
 /** Import a handler module and return its definition, or a one-line error naming the file. */

@@ -5,7 +5,8 @@ import type { ModelDescriptor } from './descriptor.js'
 import { importDefinition } from './handler.js'
 import { applyLabels } from './labels.js'
 import { onnxDefinition, sessionOptions, type OnnxOptions } from './onnx-predictor.js'
-import { onnxFeeds, prepareInstances } from './preprocess.js'
+import { onnxFeeds } from './preprocess-check.js'
+import { prepareInstances } from './preprocess-image.js'
 import { compileInstanceValidator } from './validate.js'
 
 /** A model ready to run inside a runner: the only place, with the loaders, that knows the kinds of model. */

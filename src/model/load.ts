@@ -1,6 +1,7 @@
 import { readdir, stat } from 'node:fs/promises'
 import { extname, join, resolve } from 'node:path'
-import { ModelLoadError, type ModelDescriptor } from './descriptor.js'
+import type { ModelDescriptor } from './descriptor.js'
+import { ModelLoadError } from './load-error.js'
 import { MODEL_FILE, isFile, loadDirectoryDescriptor } from './directory.js'
 import { loadHandlerDescriptor } from './handler.js'
 import { loadOnnxDescriptor } from './onnx.js'

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import onnxProto from 'onnx-proto'
 import type { JsonSchema } from './contract.js'
-import { ModelLoadError } from './descriptor.js'
+import { ModelLoadError } from './load-error.js'
 
 const { onnx } = onnxProto
 

@@ -8,7 +8,7 @@ import {
   type Logger,
   type PackedRows,
 } from '../model/index.js'
-import { ModelClient } from './model-client.js'
+import { WorkerModels } from './worker-models.js'
 import type { FromWorker, ToWorker } from './protocol.js'
 
 export interface Port {
@@ -27,7 +27,7 @@ export function servePort(port: Port): void {
   }
   const controllers = new Map<number, AbortController>()
   let model: LoadedModel | undefined
-  let models: ModelClient | undefined
+  let models: WorkerModels | undefined
 
   port.onMessage((message) => {
     switch (message.type) {
@@ -52,7 +52,7 @@ export function servePort(port: Port): void {
 
   async function init({ descriptor, options }: Extract<ToWorker, { type: 'init' }>): Promise<void> {
     try {
-      models = new ModelClient(descriptor.name, send)
+      models = new WorkerModels(descriptor.name, send)
       model = await instantiate(descriptor, log, options)
       await model.setup()
       const started = performance.now()

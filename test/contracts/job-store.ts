@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import type { JobRecord, JobRunner, JobStore } from '../../src/jobs/index.js'
+import type { JobRecord, JobProcessor, JobStore } from '../../src/jobs/index.js'
 
 /** One place for jobs: open() may be called again on the same place to simulate a restart. */
 export interface JobStorePlace {
@@ -22,7 +22,7 @@ function steeredRunner() {
   const started: string[] = []
   const release = new Map<string, (outputs: unknown[]) => void>()
   const aborted: string[] = []
-  const runner: JobRunner = (job: JobRecord, { signal, onProgress }) =>
+  const runner: JobProcessor = (job: JobRecord, { signal, onProgress }) =>
     new Promise((resolve, reject) => {
       started.push(job.id)
       onProgress(0.5)

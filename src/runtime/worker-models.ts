@@ -6,7 +6,7 @@ import { remoteModel } from './remote-model.js'
 type CallAnswer = Extract<ToWorker, { type: 'call-result' | 'call-error' }>
 
 /** Worker side of composition: ctx.models.get(name).predict(...) posts a 'call' and waits for the server's answer. */
-export class ModelClient implements Models {
+export class WorkerModels implements Models {
   #nextId = 1
   readonly #pending = new Map<number, { resolve(outputs: unknown[]): void; reject(error: Error): void }>()
   readonly #self: string
