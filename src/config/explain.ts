@@ -44,6 +44,8 @@ function describe(schema: Schema): string {
   if (Array.isArray(schema.anyOf) && schema.anyOf.every((s: Schema) => 'const' in s)) {
     return `allowed: ${schema.anyOf.map((s: Schema) => JSON.stringify(s.const)).join(', ')}`
   }
+  if (Array.isArray(schema.anyOf))
+    return `allowed: ${schema.anyOf.map((s: Schema) => ('const' in s ? JSON.stringify(s.const) : describe(s).replace(/^allowed: /, ''))).join(' or ')}`
   const type =
     schema.type === 'integer'
       ? 'an integer'

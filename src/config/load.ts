@@ -1,6 +1,6 @@
-import { Ajv } from 'ajv'
+import { Ajv, type ErrorObject } from 'ajv'
 import { Config } from './schema.js'
-import { allowedFor, keyOf } from './explain.js'
+import { allowedFor, keyOf, mostSpecific } from './explain.js'
 
 export class ConfigError extends Error {
   override name = 'ConfigError'
@@ -36,7 +36,12 @@ export function loadConfig({
   for (const [key, value] of Object.entries(flags)) put(key, value, `flag --${key}`)
 
   if (!validateConfig(merged)) {
-    const error = validateConfig.errors!.find((e) => e.keyword === 'anyOf') ?? validateConfig.errors![0]
+    const errors = validateConfig.errors!
+    // a union (`batch: false | {maxSize, maxDelayMs}`) reports each branch: a complaint inside one branch says more
+    const union = errors.find((e) => e.keyword === 'anyOf')
+    const depth = (e: ErrorObject) => keyOf(e).split('.').length
+    const inside = errors.filter((e) => e.keyword !== 'anyOf' && union && depth(e) > depth(union))
+    const error = inside.length > 0 ? mostSpecific(inside) : (union ?? errors[0]!)
     const key = keyOf(error)
     const source = origin.get(key.split('.')[0])
     const where = source

@@ -20,7 +20,7 @@ export function applyModelSettings<T extends Configurable>(models: T[], config: 
     return {
       ...model,
       settings: { ...model.settings, ...extra },
-      batch: extra.batch ? { ...extra.batch } : model.batch,
+      batch: extra.batch === false ? { maxSize: 1, maxDelayMs: 0 } : extra.batch ? { ...extra.batch } : model.batch,
     }
   })
 }

@@ -3,14 +3,18 @@ import { Type, type Static } from 'typebox'
 /** Per-model serving settings; a model directory's carafe.yaml and the server config may set them. */
 export const ModelSettings = Type.Object(
   {
+    // false turns off the batching a bare ONNX model with a dynamic batch dimension gets by default
     batch: Type.Optional(
-      Type.Object(
-        {
-          maxSize: Type.Integer({ minimum: 1, maximum: 4096 }),
-          maxDelayMs: Type.Number({ minimum: 0, maximum: 10_000 }),
-        },
-        { additionalProperties: false },
-      ),
+      Type.Union([
+        Type.Literal(false),
+        Type.Object(
+          {
+            maxSize: Type.Integer({ minimum: 1, maximum: 4096 }),
+            maxDelayMs: Type.Number({ minimum: 0, maximum: 10_000 }),
+          },
+          { additionalProperties: false },
+        ),
+      ]),
     ),
     maxQueue: Type.Optional(Type.Integer({ minimum: 1 })),
     workers: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),

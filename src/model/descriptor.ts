@@ -29,3 +29,9 @@ export interface ModelDescriptor {
 }
 
 export const NO_BATCHING: BatchPolicy = { maxSize: 1, maxDelayMs: 0 }
+
+/**
+ * What an ONNX model whose inputs all have a dynamic first dimension gets without asking. The batcher's window is
+ * adaptive (it waits only while requests overlap), so a lone request pays nothing for it.
+ */
+export const ONNX_DEFAULT_BATCHING: BatchPolicy = { maxSize: 64, maxDelayMs: 1 }

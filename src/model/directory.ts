@@ -5,7 +5,7 @@ import { Type, type Static } from 'typebox'
 import { parse as parseYaml } from 'yaml'
 import { allowedFor, keyOf, mostSpecific } from '../config/explain.js'
 import { ModelSettings } from '../config/schema.js'
-import type { ModelDescriptor } from './descriptor.js'
+import { type ModelDescriptor, NO_BATCHING } from './descriptor.js'
 import { ModelLoadError } from './load-error.js'
 import { loadHandlerDescriptor } from './handler.js'
 import { labelledOutputSchema } from './labels.js'
@@ -73,7 +73,7 @@ export async function loadDirectoryDescriptor(dir: string): Promise<ModelDescrip
           ),
         }
       : {}),
-    batch: batch ?? base.batch,
+    batch: batch === false ? NO_BATCHING : (batch ?? base.batch),
     settings,
     ...(requires ? { requires: requires.map((path) => resolve(dir, path)) } : {}),
   }

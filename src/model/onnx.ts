@@ -1,5 +1,5 @@
 import { basename, dirname, extname } from 'node:path'
-import { NO_BATCHING, type ModelDescriptor } from './descriptor.js'
+import { type ModelDescriptor, NO_BATCHING, ONNX_DEFAULT_BATCHING } from './descriptor.js'
 import { instanceSchema, readOnnxSignature } from './onnx-schema.js'
 
 /** A bare .onnx file: the schema comes from the graph's metadata, the name from the file. */
@@ -14,7 +14,7 @@ export async function loadOnnxDescriptor(path: string, name = basename(path, ext
     input: instanceSchema(signature, 'inputs'),
     output: instanceSchema(signature, 'outputs'),
     examples: [],
-    batch: NO_BATCHING,
+    batch: signature.batched ? ONNX_DEFAULT_BATCHING : NO_BATCHING,
     settings: {},
   }
 }

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { loadAll } from '../../src/http/index.js'
 import { get, post, startServer } from '../helpers/server.js'
+import { modelDir } from '../helpers/model-dir.js'
 import { example, fixture } from '../helpers/paths.js'
 
 const randomImage = () => Array.from({ length: 256 }, () => Math.round(Math.random() * 1000) / 1000)
@@ -75,3 +77,33 @@ function assertClose(actual: unknown, expected: unknown, path = ''): void {
     for (const key of Object.keys(expected)) assertClose((actual as any)[key], (expected as any)[key], `${path}/${key}`)
   } else assert.deepEqual(actual, expected, path)
 }
+
+test('a bare ONNX file with a dynamic batch dimension batches without any configuration', async (t) => {
+  const [descriptor] = await loadAll([join(example('iris'), '1', 'model.onnx')])
+  const { url } = await startServer([descriptor], { t })
+  const described = (await get(`${url}/v1/models/model`)).body
+  assert.deepEqual(described.batch, { maxSize: 64, maxDelayMs: 1 })
+  // 64 clients at once: while one batch runs the others queue, and the next batch takes them together
+  const answers = await Promise.all(
+    Array.from({ length: 64 }, () => post(`${url}/v1/models/model:predict`, { instances: [[5.1, 3.5, 1.4, 0.2]] })),
+  )
+  for (const answer of answers) assert.equal(answer.status, 200)
+  const { stats } = (await get(`${url}/v1/models/model`)).body
+  const sizes = Object.keys(stats.batchSizes).map(Number)
+  assert.ok(
+    sizes.some((s) => s > 1),
+    `no batch larger than 1: ${JSON.stringify(stats.batchSizes)}`,
+  )
+})
+
+test('batch: false in carafe.yaml or in the server config turns the default batching off', async (t) => {
+  const onnx = readFileSync(join(example('iris'), '1', 'model.onnx'))
+  const dir = await modelDir({ 'carafe.yaml': 'name: plain\nbatch: false\n', '1/model.onnx': onnx }, t)
+  const [fromYaml] = await loadAll([dir])
+  assert.deepEqual(fromYaml!.batch, { maxSize: 1, maxDelayMs: 0 })
+  const { url } = await startServer(await loadAll([join(example('iris'), '1', 'model.onnx')]), {
+    t,
+    config: { models: { model: { batch: false } } },
+  })
+  assert.deepEqual((await get(`${url}/v1/models/model`)).body.batch, { maxSize: 1, maxDelayMs: 0 })
+})
