@@ -1,6 +1,6 @@
 import type { Config } from '../config/index.js'
 import { CarafeError } from '../errors.js'
-import { compileInstanceValidator, type Logger, type ModelDescriptor } from '../model/index.js'
+import { compileInstanceValidator, ModelLoadError, type Logger, type ModelDescriptor } from '../model/index.js'
 import { BoundedQueue, runBatcher, type WorkItem } from '../batching/index.js'
 import {
   Abandon,
@@ -53,7 +53,8 @@ export class ServedModel {
     this.#cache = descriptor.settings.cache
       ? new PredictionCache(descriptor.name, descriptor.version, descriptor.settings.cache)
       : undefined
-    const { workers = 1, isolation, intraOpThreads, maxMemoryMb } = descriptor.settings
+    const { workers = 1, intraOpThreads, maxMemoryMb } = descriptor.settings
+    const isolation = isolationOf(descriptor)
     const watch = {
       hangTimeoutMs: hangTimeoutMs(descriptor, config),
       setupTimeoutMs: descriptor.settings.setupTimeoutMs ?? config.setupTimeoutMs,
@@ -243,6 +244,21 @@ export class ServedModel {
     this.#state = 'stopped'
     await Promise.all(this.#runners.map((r) => r.close()))
   }
+}
+
+/**
+ * A model that accepts SVG runs in child processes: librsvg renders in native code that worker.terminate() cannot
+ * interrupt (the thread, and a libuv pool thread, stay busy until the render ends), while SIGKILL ends a process.
+ */
+function isolationOf(descriptor: ModelDescriptor): 'thread' | 'process' | undefined {
+  const svg = Object.values(descriptor.preprocess ?? {}).some((spec) => spec.formats?.includes('svg'))
+  if (!svg) return descriptor.settings.isolation
+  if (descriptor.settings.isolation === 'thread')
+    throw new ModelLoadError(
+      descriptor.source.path,
+      'a model whose preprocess accepts svg needs isolation: process (a render cannot be stopped in a thread)',
+    )
+  return 'process'
 }
 
 /** The hang threshold: the model's, else the server's, else max(the model's sync deadline, 30 s). */
