@@ -82,7 +82,7 @@ test('SVG is refused by default with 415 UNSUPPORTED_IMAGE_FORMAT naming the for
 test('a model may opt in to SVG: its pixel limit holds, a benign SVG works, and a bomb past hangTimeoutMs has its runner killed and replaced', async (t) => {
   const dir = await modelDir(
     {
-      'carafe.yaml': yaml('vector', '    formats: [png, svg]\n    maxPixels: 2000000\nhangTimeoutMs: 1500\n'),
+      'carafe.yaml': yaml('vector', '    formats: [png, svg]\n    maxPixels: 10000000\nhangTimeoutMs: 1500\n'),
       '1/model.onnx': colourClassifier,
     },
     t,
@@ -93,7 +93,7 @@ test('a model may opt in to SVG: its pixel limit holds, a benign SVG works, and 
   const ok = await post(path, { instances: [{ image: b64(benign) }] })
   assert.equal(ok.status, 200, ok.text)
   assert.equal(ok.body.predictions[0].label, 'blue')
-  const huge = await post(path, { instances: [{ image: b64(svgBomb(3000, 1)) }] })
+  const huge = await post(path, { instances: [{ image: b64(svgBomb(4000, 1)) }] })
   assert.equal(huge.status, 413, huge.text)
   assert.equal(huge.body.error.code, 'IMAGE_TOO_LARGE')
   const jpeg = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#e01010' } })
@@ -103,7 +103,8 @@ test('a model may opt in to SVG: its pixel limit holds, a benign SVG works, and 
   assert.equal(notListed.status, 415, notListed.text)
   assert.match(notListed.body.error.message, /jpeg/)
 
-  const bomb = await post(path, { instances: [{ image: b64(svgBomb(1200, 3)) }] }, { 'x-carafe-timeout-ms': '500' })
+  // minutes of rendering: only a killed process gets the model back within the bound of waitForReplacement
+  const bomb = await post(path, { instances: [{ image: b64(svgBomb(3000, 4)) }] }, { 'x-carafe-timeout-ms': '500' })
   assert.equal(bomb.status, 504, bomb.text)
   const model = await waitForReplacement(url, 'vector')
   assert.equal(model.stats.restarts, 1)
