@@ -117,7 +117,7 @@ test('a job past its jobTimeoutMs fails with DEADLINE_EXCEEDED', async (t) => {
 test('in the item-by-item retry, the items after one that crashed the runner run on the replacement', async (t) => {
   const { url } = await startServer(handler('fails-or-crashes'), { t })
   const path = `${url}/v1/models/fails-or-crashes:predict`
-  // one batch of three (300 ms window): it fails as a whole, then each runs alone; 13 kills the runner
+  // one batch of three (1 s window): it fails as a whole, then each runs alone; 13 kills the runner
   const bad = post(path, { instances: [-1] })
   await new Promise((resolve) => setTimeout(resolve, 20))
   const crash = post(path, { instances: [13] })
