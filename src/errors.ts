@@ -17,6 +17,7 @@ export const ERRORS = {
   IMAGE_TOO_LARGE: { status: 413, message: 'The image is larger than the byte or pixel limit' },
   URL_TOO_LONG: { status: 414, message: 'A path segment is longer than the limit' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send JSON with content-type application/json' },
+  UNSUPPORTED_IMAGE_FORMAT: { status: 415, message: 'The image format is not one this model accepts' },
   REQUEST_TIMEOUT: { status: 408, message: 'The request did not arrive in time' },
   HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are larger than the limit' },
   RATE_LIMITED: { status: 429, message: 'Too many requests; retry later' },

@@ -1,6 +1,6 @@
 import { CarafeError, ERRORS, isErrorCode } from '../errors.js'
 import type { BatchPolicy } from '../model/index.js'
-import type { Runner } from '../runtime/index.js'
+import { allAbandoned, type Runner } from '../runtime/index.js'
 import type { BoundedQueue } from './bounded-queue.js'
 import { collectBatch } from './collect.js'
 import { rowsOf, type WorkItem } from './work-item.js'
@@ -13,7 +13,8 @@ export interface BatchObserver {
 /**
  * The loop between one model queue and one runner (a model with N workers runs N of these on one queue):
  * wait until the runner is up, collect a batch, drop what is expired or abandoned, run the rest as one call,
- * hand each item its slice. Ends when the queue is closed and drained.
+ * hand each item its slice. Ends when the queue is closed and drained, or closed while the runner is not ready (a runner
+ * crash-looping in setup must not hold shutdown; what is left in the queue is the caller's to answer).
  */
 export async function runBatcher(
   queue: BoundedQueue<WorkItem>,
@@ -26,10 +27,13 @@ export async function runBatcher(
     // a runner being restarted takes nothing from the queue, so its items go to a live runner or wait for the replacement
     if (
       runner.state !== 'ready' &&
-      !(await runner.whenReady().then(
-        () => true,
-        () => false,
-      ))
+      !(await Promise.race([
+        runner.whenReady().then(
+          () => true,
+          () => false,
+        ),
+        queue.whenClosed().then(() => false),
+      ]))
     )
       return
     const batch = await collectBatch(
@@ -54,11 +58,24 @@ export async function runBatcher(
     } catch (error) {
       // one bad item must not fail its neighbours: run each alone so only the culprit gets the error
       if (live.length > 1 && blamesOneItem(error)) {
-        for (const item of live) {
-          // the failed attempt took time: an item past its deadline (or abandoned) would get a zero watchdog and kill the runner
+        for (const [i, item] of live.entries()) {
+          // the failed attempt took time: an item past its deadline (or abandoned) is answered without running
           const reason = refusal(item)
-          if (reason) item.reject(reason)
-          else await runItems(runner, [item], observer).catch((e) => item.reject(e as Error))
+          if (reason) {
+            item.reject(reason)
+            continue
+          }
+          const failure = await runItems(runner, [item], observer).then(
+            () => undefined,
+            (e: unknown) => e as Error,
+          )
+          if (!failure) continue
+          item.reject(failure)
+          // this item crashed or hung the runner: the ones after it never ran, so they wait for the replacement
+          if (!blamesOneItem(failure)) {
+            for (const rest of live.slice(i + 1).reverse()) queue.putBack(rest)
+            break
+          }
         }
       } else for (const item of live) item.reject(error as Error)
     }
@@ -88,10 +105,12 @@ async function runItems(runner: Runner, items: WorkItem[], observer?: BatchObser
   const inputs = items.length === 1 ? items[0].instances : items.flatMap((item) => item.instances)
   const one = items.length === 1 ? items[0] : undefined
   const started = performance.now()
+  const busyUntil = Math.max(...items.map((item) => item.busyUntil ?? 0))
   const outputs = await runner.run(inputs, {
     onProgress: one?.onProgress,
-    signal: one?.signal,
-    deadline: Math.max(...items.map((item) => item.deadline)),
+    // cancel the run once nobody waits for any of it (deadline passed or client gone)
+    signal: one ? one.signal : allAbandoned(items.map((item) => item.signal)),
+    busyUntil: busyUntil > 0 ? busyUntil : undefined,
   })
   observer?.onBatch(
     inputs.length,

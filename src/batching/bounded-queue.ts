@@ -6,6 +6,7 @@ export class BoundedQueue<T> {
   #head = 0
   #waiters: { wake: (item: T | undefined) => void }[] = []
   #closed = false
+  #onClosed: { promise: Promise<void>; resolve: () => void } | undefined
   readonly capacity: number
 
   constructor(capacity: number) {
@@ -78,9 +79,21 @@ export class BoundedQueue<T> {
     return removed
   }
 
+  /** Resolves once close() is called. */
+  whenClosed(): Promise<void> {
+    if (this.#closed) return Promise.resolve()
+    if (!this.#onClosed) {
+      let resolve!: () => void
+      const promise = new Promise<void>((r) => (resolve = r))
+      this.#onClosed = { promise, resolve }
+    }
+    return this.#onClosed.promise
+  }
+
   /** Stop accepting; waiting takers get undefined once the items run out. */
   close(): void {
     this.#closed = true
+    this.#onClosed?.resolve()
     if (this.length === 0) for (const waiter of this.#waiters.splice(0)) waiter.wake(undefined)
   }
 

@@ -6,6 +6,8 @@ export interface WorkItem {
   /** performance.now() time after which the answer is useless. */
   deadline: number
   enqueuedAt: number
+  /** A background job's deadline: its run may be busy this long before the runner counts as hung (see RunOptions). */
+  busyUntil?: number
   signal?: CancelSignal
   onProgress?: (fraction: number) => void
   resolve(outputs: unknown[]): void

@@ -31,7 +31,7 @@ export async function worker(paths: string[], flags: { jobs?: string; concurrenc
   }
   const jobs = await openJobStore(config, logger)
   // same predict path (queue, batcher, runner) as the server
-  jobs.start((job, options) => registry.get(job.model).predict(job.instances, options))
+  jobs.start((job, options) => registry.get(job.model).predict(job.instances, { ...options, job: true }))
   logger.info({ models: registry.list().map((m) => m.name) }, 'worker ready')
   let stopping = false
   const stop = (signal: string) => {

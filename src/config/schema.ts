@@ -23,6 +23,12 @@ export const ModelSettings = Type.Object(
     intraOpThreads: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
     // this model's deadline (queue wait + batching + execution); a client may still ask for less
     timeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    // a background job's deadline (queue wait + execution), instead of timeoutMs
+    jobTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    // a run still busy this long is hung: its runner is killed and replaced (never decided by a client's header)
+    hangTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    // load + setup + warm-up of a runner; past it the runner is killed and the start fails (or is retried with back-off)
+    setupTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
     // heap limit of the runner; past it the runner dies and restarts, the server stays up
     maxMemoryMb: Type.Optional(Type.Integer({ minimum: 16 })),
     // opt-in (a model may not be deterministic): an LRU of successful outputs per instance, keyed by version and input
@@ -61,6 +67,12 @@ export const Config = Type.Object(
     ),
     // the default per-request deadline covering queue wait, batching and execution
     timeoutMs: Type.Integer({ minimum: 1, default: 30_000 }),
+    // the default deadline of a background job (queue wait + execution)
+    jobTimeoutMs: Type.Integer({ minimum: 1, default: 60 * 60 * 1000 }),
+    // the default hang threshold of a run; absent: max(the model's timeoutMs, 30 s)
+    hangTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    // the default limit on a runner's load + setup + warm-up
+    setupTimeoutMs: Type.Integer({ minimum: 1, default: 5 * 60 * 1000 }),
     maxQueue: Type.Integer({ minimum: 1, default: 1024 }),
     maxInstances: Type.Integer({ minimum: 1, default: 1024 }),
     jobs: Type.String({ default: 'embedded' }),

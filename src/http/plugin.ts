@@ -33,7 +33,7 @@ export async function carafe(app: FastifyInstance, options: CarafePluginOptions)
   // the host's ready() resolves once every model has loaded and warmed up
   app.addHook('onReady', async () => {
     await registry.start()
-    jobs.start((job, runOptions) => registry.get(job.model).predict(job.instances, runOptions))
+    jobs.start((job, runOptions) => registry.get(job.model).predict(job.instances, { ...runOptions, job: true }))
   })
   app.addHook('onClose', async () => {
     await jobs.close()

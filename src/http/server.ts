@@ -50,7 +50,7 @@ export async function createCarafe({
         registry.start().then(() => {
           logger.info({ models: registry.list().map((m) => m.name), url }, 'ready')
           // background jobs go through the same predict path (queue, batcher, runner) as sync requests
-          jobs.start((job, options) => registry.get(job.model).predict(job.instances, options))
+          jobs.start((job, options) => registry.get(job.model).predict(job.instances, { ...options, job: true }))
         }),
       )
       return url

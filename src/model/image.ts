@@ -2,15 +2,35 @@ import sharp from 'sharp'
 import { CarafeError } from '../errors.js'
 import type { JsonSchema } from './contract.js'
 
-/** How big an image a handler accepts: encoded bytes and decoded pixels. */
+/** The image formats a model may accept (sharp's names; AVIF is sharp's "heif" with AV1). */
+export const IMAGE_FORMATS = ['png', 'jpeg', 'webp', 'gif', 'tiff', 'avif', 'svg'] as const
+export type ImageFormat = (typeof IMAGE_FORMATS)[number]
+
+// SVG is rendered by librsvg in native code: a few hundred bytes of filters can keep a core busy for hours, and neither
+// a deadline nor worker.terminate() interrupts it. So it is refused unless a model opts in (see README).
+export const DEFAULT_IMAGE_FORMATS: readonly ImageFormat[] = Object.freeze([
+  'png',
+  'jpeg',
+  'webp',
+  'gif',
+  'tiff',
+  'avif',
+])
+
+/** How big an image a handler accepts (encoded bytes and decoded pixels), and in which formats. */
 export interface ImageLimits {
   maxBytes: number
   maxPixels: number
+  formats: readonly ImageFormat[]
 }
 
 // 40 MP decodes to 120 MB of RGB; sharp's own default (268 MP) lets a small upload exhaust a worker.
 // 6 MiB is 8.4 MB of base64, so it is reached before the default 10 MB body limit.
-export const IMAGE_LIMITS: Readonly<ImageLimits> = Object.freeze({ maxBytes: 6 * 1024 * 1024, maxPixels: 40_000_000 })
+export const IMAGE_LIMITS: Readonly<ImageLimits> = Object.freeze({
+  maxBytes: 6 * 1024 * 1024,
+  maxPixels: 40_000_000,
+  formats: DEFAULT_IMAGE_FORMATS,
+})
 
 /** Packed 8-bit RGB, row-major, `width * height * 3` bytes (the shape examples/ocr-lib reads). */
 export interface DecodedImage {
@@ -68,18 +88,24 @@ export function imageBytes(value: unknown, limits: Partial<ImageLimits> = {}): B
 
 /** Decode an image value into RGB pixels (EXIF orientation applied, transparency flattened onto white). */
 export async function decodeImageInput(value: unknown, limits: Partial<ImageLimits> = {}): Promise<DecodedImage> {
-  const { maxPixels } = { ...IMAGE_LIMITS, ...limits }
+  const { maxPixels, formats } = { ...IMAGE_LIMITS, ...limits }
   const bytes = imageBytes(value, limits)
+  // refused before librsvg ever parses it
+  if (!formats.includes('svg') && looksLikeSvg(bytes)) throw formatRefused('svg', formats)
   let width: number | undefined
   let height: number | undefined
+  let format: string | undefined
   try {
-    ;({ width, height } = await sharp(bytes).metadata())
+    const metadata = await sharp(bytes).metadata()
+    ;({ width, height } = metadata)
+    format = metadata.format === 'heif' && metadata.compression === 'av1' ? 'avif' : metadata.format
   } catch {
     throw new CarafeError(
       'INVALID_IMAGE',
-      'The data is not an image sharp can decode (PNG, JPEG, WebP, GIF, TIFF, AVIF, SVG)',
+      `The data is not an image sharp can decode (${formats.map((f) => f.toUpperCase()).join(', ')})`,
     )
   }
+  if (!formats.includes(format as ImageFormat)) throw formatRefused(format ?? 'unknown', formats)
   if (!width || !height) throw new CarafeError('INVALID_IMAGE', 'The image has no size')
   if (width * height > maxPixels) throw tooLarge(`${width}x${height} pixels`, `${maxPixels} pixels`)
   try {
@@ -97,7 +123,8 @@ export async function decodeRgb(
   bytes: Buffer | Uint8Array,
   maxPixels: number = IMAGE_LIMITS.maxPixels,
 ): Promise<DecodedImage> {
-  const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels })
+  // sequentialRead: decode top to bottom without holding the whole input image for random access
+  const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels, sequentialRead: true })
     .autoOrient()
     .flatten({ background: '#ffffff' })
     .toColourspace('srgb')
@@ -105,6 +132,22 @@ export async function decodeRgb(
     .toBuffer({ resolveWithObject: true })
   if (info.channels !== 3) throw new Error(`decodeRgb: expected 3 channels after flatten, got ${info.channels}`)
   return { data, width: info.width, height: info.height }
+}
+
+/** XML text (SVG), or gzip (SVGZ: sharp inflates it for librsvg). No raster format starts with either. */
+function looksLikeSvg(bytes: Buffer): boolean {
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) return true
+  let i = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0 // UTF-8 byte order mark
+  while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x09 || bytes[i] === 0x0a || bytes[i] === 0x0d)) i++
+  return bytes[i] === 0x3c // '<'
+}
+
+function formatRefused(format: string, formats: readonly ImageFormat[]): CarafeError {
+  return new CarafeError(
+    'UNSUPPORTED_IMAGE_FORMAT',
+    `The image is ${format}; this model accepts ${formats.join(', ')}`,
+    [{ format, accepted: [...formats] }],
+  )
 }
 
 function checkBytes(bytes: Buffer, maxBytes: number): Buffer {

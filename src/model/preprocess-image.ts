@@ -27,6 +27,7 @@ export async function prepareImage(value: unknown, spec: ImagePreprocess): Promi
   const limits = {
     ...(spec.maxBytes ? { maxBytes: spec.maxBytes } : {}),
     ...(spec.maxPixels ? { maxPixels: spec.maxPixels } : {}),
+    ...(spec.formats ? { formats: spec.formats } : {}),
   }
   const image = await decodeImageInput(value, limits)
   const plan = resizePlan(image.width, image.height, spec)

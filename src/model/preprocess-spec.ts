@@ -103,6 +103,24 @@ export const ImagePreprocess = Type.Object(
     maxBytes: Type.Optional(
       Type.Integer({ minimum: 1, description: `encoded byte limit (default ${IMAGE_LIMITS.maxBytes})` }),
     ),
+    formats: Type.Optional(
+      Type.Array(
+        Type.Union([
+          Type.Literal('png'),
+          Type.Literal('jpeg'),
+          Type.Literal('webp'),
+          Type.Literal('gif'),
+          Type.Literal('tiff'),
+          Type.Literal('avif'),
+          Type.Literal('svg'),
+        ]),
+        {
+          minItems: 1,
+          uniqueItems: true,
+          description: `accepted image formats (default ${IMAGE_LIMITS.formats.join(', ')}); svg is opt-in and runs the model's runners as child processes, since a render cannot be interrupted otherwise`,
+        },
+      ),
+    ),
   },
   { additionalProperties: false },
 )

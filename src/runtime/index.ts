@@ -1,4 +1,5 @@
-export { WorkerRunner } from './runner.js'
-export type { CancelSignal, Runner, RunnerState, RunOptions } from './runner.js'
+export { DEFAULT_HANG_TIMEOUT_MS, DEFAULT_SETUP_TIMEOUT_MS, WorkerRunner } from './runner.js'
+export type { CancelSignal, Runner, RunnerState, RunOptions, WatchOptions } from './runner.js'
+export { Abandon, allAbandoned } from './abandon.js'
 export type { ModelCaller, RunnerOptions } from './protocol.js'
 export type { Isolation, SpawnOptions } from './channel.js'

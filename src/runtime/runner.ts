@@ -19,8 +19,19 @@ export interface CancelSignal {
 export interface RunOptions {
   signal?: CancelSignal
   onProgress?: (fraction: number) => void
-  /** performance.now() time after which nobody waits for this run: a runner still busy then is stuck, and replaced. */
-  deadline?: number
+  /**
+   * performance.now() time until which this run may legitimately be busy (a background job's own deadline). The runner
+   * is judged hung only past the later of this and the run's start + hangTimeoutMs; a client's deadline never counts.
+   */
+  busyUntil?: number
+}
+
+/** Server-side limits of a runner (config, never a request header). */
+export interface WatchOptions {
+  /** A run still busy this long is hung: the runner is killed and replaced (default 30 s). */
+  hangTimeoutMs?: number
+  /** Load + setup + warm-up; past it the runner is killed and the start fails (default 5 min). */
+  setupTimeoutMs?: number
 }
 
 /** Where a model runs, away from the HTTP event loop. */
@@ -36,6 +47,10 @@ export interface Runner {
 }
 
 const RESTART_BACKOFF_MS = { first: 100, max: 10_000 }
+export const DEFAULT_HANG_TIMEOUT_MS = 30_000
+export const DEFAULT_SETUP_TIMEOUT_MS = 5 * 60_000
+// a thread stuck in native code may never honour terminate(): close() stops waiting for it after this
+const KILL_WAIT_MS = 2_000
 
 interface Pending {
   resolve(outputs: unknown[]): void
@@ -53,8 +68,10 @@ export class WorkerRunner implements Runner {
   #nextId = 1
   #pending = new Map<number, Pending>()
   #readyWaiters: { resolve(): void; reject(error: Error): void }[] = []
+  #restartTimer: NodeJS.Timeout | undefined
+  #abortStart: ((error: Error) => void) | undefined
   readonly #descriptor: ModelDescriptor
-  readonly #options: RunnerOptions & SpawnOptions
+  readonly #options: RunnerOptions & SpawnOptions & WatchOptions
   readonly #log: Logger
   readonly #caller: ModelCaller | undefined
   readonly #pack: ((instances: unknown[]) => PackedRows | undefined) | undefined
@@ -62,7 +79,7 @@ export class WorkerRunner implements Runner {
   constructor(
     descriptor: ModelDescriptor,
     log: Logger,
-    options: RunnerOptions & SpawnOptions = {},
+    options: RunnerOptions & SpawnOptions & WatchOptions = {},
     caller?: ModelCaller,
   ) {
     this.#descriptor = descriptor
@@ -81,11 +98,38 @@ export class WorkerRunner implements Runner {
   }
 
   start(): Promise<{ warmupMs: number }> {
-    return new Promise((resolve, reject) => {
+    if (this.#state === 'closed') return Promise.reject(new CarafeError('SHUTTING_DOWN'))
+    return new Promise((resolveStart, rejectStart) => {
       const channel = spawnRunner(this.#options)
       this.#channel = channel
       this.#state = 'starting'
       let started = false
+      const setupTimeoutMs = this.#options.setupTimeoutMs ?? DEFAULT_SETUP_TIMEOUT_MS
+      const done = () => {
+        clearTimeout(setupTimer)
+        this.#abortStart = undefined
+      }
+      const resolve = (value: { warmupMs: number }) => {
+        done()
+        resolveStart(value)
+      }
+      const reject = (error: Error) => {
+        done()
+        rejectStart(error)
+      }
+      this.#abortStart = reject // close() during setup ends the start at once
+      // a setup that never ends would leave the model down for good: kill it, and let the caller retry with back-off
+      const setupTimer = setTimeout(() => {
+        if (this.#channel !== channel || started) return
+        this.#channel = undefined
+        void this.#kill(channel)
+        reject(
+          new Error(
+            `${this.#descriptor.name}: setup and warm-up did not finish within setupTimeoutMs (${setupTimeoutMs} ms)`,
+          ),
+        )
+      }, setupTimeoutMs)
+      setupTimer.unref()
       channel.onMessage((message: FromWorker) => {
         if (this.#channel !== channel) return
         if (message.type === 'ready') {
@@ -128,17 +172,19 @@ export class WorkerRunner implements Runner {
     return new Promise((resolve, reject) => this.#readyWaiters.push({ resolve, reject }))
   }
 
-  run(inputs: unknown[], { signal, onProgress, deadline }: RunOptions = {}): Promise<unknown[]> {
+  run(inputs: unknown[], { signal, onProgress, busyUntil }: RunOptions = {}): Promise<unknown[]> {
     const channel = this.#channel
     if (!channel || this.#state !== 'ready')
       return Promise.reject(new CarafeError('RUNNER_CRASHED', 'The model runner is not running; it is being restarted'))
     const id = this.#nextId++
     return new Promise((resolve, reject) => {
       const pending: Pending = { resolve, reject, onProgress }
-      if (deadline !== undefined) {
-        pending.watchdog = setTimeout(() => this.#onHang(channel, id), Math.max(0, deadline - performance.now()))
-        pending.watchdog.unref()
-      }
+      const hangMs = Math.max(
+        this.#options.hangTimeoutMs ?? DEFAULT_HANG_TIMEOUT_MS,
+        busyUntil === undefined ? 0 : busyUntil - performance.now(),
+      )
+      pending.watchdog = setTimeout(() => this.#onHang(channel, id, hangMs), hangMs)
+      pending.watchdog.unref()
       this.#pending.set(id, pending)
       signal?.addEventListener('abort', () => channel.post({ type: 'cancel', id } satisfies ToWorker), { once: true })
       const packed = this.#pack?.(inputs)
@@ -148,28 +194,56 @@ export class WorkerRunner implements Runner {
     })
   }
 
+  /**
+   * Stop now, whatever the runner is doing: mid-setup, crash-looping, or stuck in a run. Waiters and in-flight runs get
+   * SHUTTING_DOWN; nothing here waits on a setup or a run that may never end.
+   */
   async close(): Promise<void> {
     this.#state = 'closed'
+    clearTimeout(this.#restartTimer)
     const channel = this.#channel
     this.#channel = undefined
+    this.#abortStart?.(new CarafeError('SHUTTING_DOWN'))
     this.#failInFlight(new CarafeError('SHUTTING_DOWN'))
     for (const waiter of this.#readyWaiters.splice(0)) waiter.reject(new CarafeError('SHUTTING_DOWN'))
-    if (channel) await channel.kill()
+    if (channel) await this.#kill(channel)
   }
 
-  /** A run outlived its batch's deadline: the runner is stuck (or far too slow); kill it and start a fresh one. */
-  #onHang(channel: RunnerChannel, id: number): void {
+  /** Kill a runner, waiting a bounded time: a thread stuck in native code may never exit. */
+  async #kill(channel: RunnerChannel): Promise<void> {
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([
+      channel.kill().catch(() => undefined),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          this.#log.error(
+            { model: this.#descriptor.name },
+            `the runner did not stop within ${KILL_WAIT_MS} ms of being killed (stuck in native code?); no longer waiting for it`,
+          )
+          resolve()
+        }, KILL_WAIT_MS)
+        timer.unref()
+      }),
+    ])
+    clearTimeout(timer)
+  }
+
+  /** A run outlived the hang threshold (a server setting, never a client's deadline): kill the runner, replace it with back-off. */
+  #onHang(channel: RunnerChannel, id: number, hangMs: number): void {
     if (this.#channel !== channel || !this.#pending.has(id) || this.#state === 'closed') return
     this.#log.error(
-      { model: this.#descriptor.name },
-      'runner stuck past the deadline of its batch; terminating and replacing it',
+      { model: this.#descriptor.name, hangTimeoutMs: hangMs },
+      'runner busy past its hang threshold; terminating and replacing it',
     )
     this.#channel = undefined
     this.#state = 'down'
     this.#failInFlight(
-      new CarafeError('DEADLINE_EXCEEDED', 'The model did not finish in time; its runner was stopped and replaced'),
+      new CarafeError(
+        'DEADLINE_EXCEEDED',
+        `The model was still busy after ${hangMs} ms (its hang threshold); its runner was stopped and replaced`,
+      ),
     )
-    void channel.kill().finally(() => this.#restart())
+    void this.#kill(channel).finally(() => this.#scheduleRestart())
   }
 
   #onMessage(message: Exclude<FromWorker, { type: 'ready' | 'fatal' | 'call' }>): void {
@@ -213,9 +287,11 @@ export class WorkerRunner implements Runner {
   }
 
   #scheduleRestart(): void {
+    if (this.#state === 'closed') return
     const delay = this.#backoffMs
     this.#backoffMs = Math.min(this.#backoffMs * 2, RESTART_BACKOFF_MS.max)
-    setTimeout(() => this.#restart(), delay).unref()
+    this.#restartTimer = setTimeout(() => this.#restart(), delay)
+    this.#restartTimer.unref()
   }
 
   #restart(): void {
@@ -224,8 +300,9 @@ export class WorkerRunner implements Runner {
     this.start().then(
       () => (this.#backoffMs = RESTART_BACKOFF_MS.first),
       (error) => {
+        if (this.#state === 'closed') return
         this.#log.error({ model: this.#descriptor.name, err: error }, 'runner restart failed')
-        if (this.#state !== 'closed') this.#scheduleRestart()
+        this.#scheduleRestart()
       },
     )
   }

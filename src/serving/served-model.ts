@@ -1,8 +1,15 @@
 import type { Config } from '../config/index.js'
 import { CarafeError } from '../errors.js'
-import { compileInstanceValidator, type Logger, type ModelDescriptor } from '../model/index.js'
+import { compileInstanceValidator, ModelLoadError, type Logger, type ModelDescriptor } from '../model/index.js'
 import { BoundedQueue, runBatcher, type WorkItem } from '../batching/index.js'
-import { WorkerRunner, type CancelSignal, type ModelCaller, type Runner } from '../runtime/index.js'
+import {
+  Abandon,
+  DEFAULT_HANG_TIMEOUT_MS,
+  WorkerRunner,
+  type CancelSignal,
+  type ModelCaller,
+  type Runner,
+} from '../runtime/index.js'
 import { estimateWaitMs, refuseEarly } from './admission.js'
 import { PredictionCache } from './prediction-cache.js'
 import { ModelStats } from './stats.js'
@@ -10,8 +17,10 @@ import { ModelStats } from './stats.js'
 export type ModelState = 'loading' | 'ready' | 'failed' | 'down' | 'stopping' | 'stopped'
 
 export interface PredictOptions {
-  /** Milliseconds this prediction may take in all, queue wait included. */
+  /** Milliseconds this prediction may take in all, queue wait included (at most the model's limit). */
   timeoutMs?: number
+  /** A background job: its limit is jobTimeoutMs instead of the sync timeoutMs. */
+  job?: boolean
   signal?: CancelSignal
   onProgress?: (fraction: number) => void
 }
@@ -44,13 +53,23 @@ export class ServedModel {
     this.#cache = descriptor.settings.cache
       ? new PredictionCache(descriptor.name, descriptor.version, descriptor.settings.cache)
       : undefined
-    const { workers = 1, isolation, intraOpThreads, maxMemoryMb } = descriptor.settings
+    const { workers = 1, intraOpThreads, maxMemoryMb } = descriptor.settings
+    const isolation = isolationOf(descriptor)
+    const watch = {
+      hangTimeoutMs: hangTimeoutMs(descriptor, config),
+      setupTimeoutMs: descriptor.settings.setupTimeoutMs ?? config.setupTimeoutMs,
+    }
     this.#runners = runner
       ? [runner]
       : Array.from(
           { length: workers },
           () =>
-            new WorkerRunner(descriptor, log, { isolation, intraOpNumThreads: intraOpThreads, maxMemoryMb }, caller),
+            new WorkerRunner(
+              descriptor,
+              log,
+              { isolation, intraOpNumThreads: intraOpThreads, maxMemoryMb, ...watch },
+              caller,
+            ),
         )
   }
 
@@ -79,6 +98,9 @@ export class ServedModel {
       this.stats.warmupMs = warmupMs
       this.#state = 'ready'
       this.#loops = this.#runners.map((r) => runBatcher(this.#queue, r, this.descriptor.batch, this.stats))
+      // the loops end once the queue is closed and drained, or closed while their runner is down (crash-looping in
+      // setup): nobody takes what is left, so it is answered now rather than at its deadline (which would hold shutdown)
+      void Promise.all(this.#loops).then(() => this.#refuseLeftovers())
     } catch (error) {
       this.#state = 'failed'
       this.#error = (error as Error).message
@@ -120,8 +142,11 @@ export class ServedModel {
   }
 
   /** Queue validated instances for the runners, within the request's deadline. */
-  #run(instances: unknown[], { timeoutMs, signal, onProgress }: PredictOptions): Promise<unknown[]> {
-    const limit = this.descriptor.settings.timeoutMs ?? this.#config.timeoutMs
+  #run(instances: unknown[], { timeoutMs, signal, onProgress, job }: PredictOptions): Promise<unknown[]> {
+    const settings = this.descriptor.settings
+    const limit = job
+      ? (settings.jobTimeoutMs ?? this.#config.jobTimeoutMs)
+      : (settings.timeoutMs ?? this.#config.timeoutMs)
     const budget = Math.min(timeoutMs ?? limit, limit)
     const refusal = refuseEarly(this.name, {
       queued: this.#queue.length,
@@ -140,12 +165,20 @@ export class ServedModel {
         signal?.removeEventListener('abort', onAbort)
         fn()
       }
-      const timer = setTimeout(() => settle(() => reject(new CarafeError('DEADLINE_EXCEEDED'))), budget)
+      // The deadline only abandons this request: it is answered 504 and its run is cancelled (a handler reading its
+      // signal stops); the runner is never killed for it. Only the server's hang threshold does that.
+      const abandon = new Abandon()
+      const timer = setTimeout(() => {
+        settle(() => reject(new CarafeError('DEADLINE_EXCEEDED')))
+        abandon.abort()
+      }, budget)
       const item: WorkItem = {
         instances,
         deadline: enqueuedAt + budget,
         enqueuedAt,
-        signal,
+        // a job may run as long as its own limit: the hang threshold is stretched to it for its run
+        busyUntil: job ? enqueuedAt + budget : undefined,
+        signal: abandon,
         onProgress,
         resolve: (outputs) => settle(() => resolve(outputs)),
         reject: (error) => settle(() => reject(error)),
@@ -154,6 +187,7 @@ export class ServedModel {
       const onAbort = () => {
         this.#queue.removeWhere((queued) => queued === item)
         item.reject(new CarafeError('DEADLINE_EXCEEDED', 'The request was abandoned before the model ran'))
+        abandon.abort()
       }
       signal?.addEventListener('abort', onAbort, { once: true })
       if (!this.#queue.push(item))
@@ -195,13 +229,42 @@ export class ServedModel {
     this.#queue.close()
   }
 
-  /** Stop taking work, answer everything already queued, then stop the runners. */
+  #refuseLeftovers(): void {
+    for (const item of this.#queue.removeWhere(() => true)) item.reject(new CarafeError('SHUTTING_DOWN'))
+  }
+
+  /**
+   * Stop taking work, let the live runners answer what is queued, then stop the runners. A runner that is not ready
+   * (crash-looping in setup, restarting) takes nothing more: what its loop would have waited for gets SHUTTING_DOWN.
+   */
   async close(): Promise<void> {
     this.#queue.close()
     await Promise.all(this.#loops)
+    this.#refuseLeftovers()
     this.#state = 'stopped'
     await Promise.all(this.#runners.map((r) => r.close()))
   }
+}
+
+/**
+ * A model that accepts SVG runs in child processes: librsvg renders in native code that worker.terminate() cannot
+ * interrupt (the thread, and a libuv pool thread, stay busy until the render ends), while SIGKILL ends a process.
+ */
+function isolationOf(descriptor: ModelDescriptor): 'thread' | 'process' | undefined {
+  const svg = Object.values(descriptor.preprocess ?? {}).some((spec) => spec.formats?.includes('svg'))
+  if (!svg) return descriptor.settings.isolation
+  if (descriptor.settings.isolation === 'thread')
+    throw new ModelLoadError(
+      descriptor.source.path,
+      'a model whose preprocess accepts svg needs isolation: process (a render cannot be stopped in a thread)',
+    )
+  return 'process'
+}
+
+/** The hang threshold: the model's, else the server's, else max(the model's sync deadline, 30 s). */
+function hangTimeoutMs(descriptor: ModelDescriptor, config: Readonly<Config>): number {
+  const sync = descriptor.settings.timeoutMs ?? config.timeoutMs
+  return descriptor.settings.hangTimeoutMs ?? config.hangTimeoutMs ?? Math.max(sync, DEFAULT_HANG_TIMEOUT_MS)
 }
 
 /** An error about the k-th queued instance names the request's own index (the cache answered the others). */

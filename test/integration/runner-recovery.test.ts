@@ -17,8 +17,11 @@ async function waitForState(url: string, name: string, state: string, limitMs = 
   }
 }
 
-test('a handler that spins forever: 504 by its deadline, the runner is replaced, queued work goes to the replacement', async (t) => {
-  const { url } = await startServer(handler('spins'), { t })
+test('a handler that spins forever: 504 by its deadline, the runner is replaced past hangTimeoutMs, queued work goes to the replacement', async (t) => {
+  const { url, logs } = await startServer(handler('spins'), {
+    t,
+    config: { models: { spins: { hangTimeoutMs: 1500 } } },
+  })
   const started = Date.now()
   const stuck = post(`${url}/v1/models/spins:predict`, { instances: [666] }, { 'x-carafe-timeout-ms': '500' })
   await new Promise((resolve) => setTimeout(resolve, 50))
@@ -35,6 +38,7 @@ test('a handler that spins forever: 504 by its deadline, the runner is replaced,
   assert.equal(next.status, 200)
   const model = await waitForState(url, 'spins', 'ready')
   assert.equal(model.stats.restarts, 1)
+  assert.ok(logs.some((line) => line.msg === 'runner busy past its hang threshold; terminating and replacing it'))
   assert.equal((await get(`${url}/healthz`)).status, 200)
 })
 

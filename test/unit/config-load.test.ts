@@ -32,6 +32,16 @@ describe('config sources and precedence', () => {
     assert.deepEqual(config.corsOrigins, ['https://a.example'])
   })
   it('reads flags', () => assert.equal(loadConfig({ flags: { port: 9003 } }).port, 9003))
+  it('has deadline defaults and reads their CARAFE_* variables', () => {
+    const defaults = loadConfig()
+    assert.equal(defaults.jobTimeoutMs, 3_600_000)
+    assert.equal(defaults.setupTimeoutMs, 300_000)
+    assert.equal(defaults.hangTimeoutMs, undefined) // derived per model: max(timeoutMs, 30 s)
+    const config = loadConfig({
+      env: { CARAFE_JOB_TIMEOUT_MS: '7200000', CARAFE_HANG_TIMEOUT_MS: '90000', CARAFE_SETUP_TIMEOUT_MS: '60000' },
+    })
+    assert.deepEqual([config.jobTimeoutMs, config.hangTimeoutMs, config.setupTimeoutMs], [7_200_000, 90_000, 60_000])
+  })
   it('flags beat env, env beats the file, the file beats defaults', () => {
     const file = { port: 1, host: '0.0.0.0', logLevel: 'warn', timeoutMs: 5 }
     const env = { CARAFE_PORT: '2', CARAFE_HOST: '10.0.0.1' }
