@@ -102,9 +102,13 @@ function stack(info: TensorInfo, values: unknown[], batched: boolean): ort.Tenso
 function split(tensor: ort.Tensor, rows: number): unknown[] {
   const dims = tensor.dims as number[]
   const data = tensor.data as ArrayLike<unknown>
-  // without Float16Array (Node 20), onnxruntime hands float16 back as bit patterns
+  // without Float16Array (Node 20), onnxruntime hands float16 back as bit patterns; bool comes back as bytes
   const convert =
-    tensor.type === 'float16' && data instanceof Uint16Array ? (x: unknown) => fromHalfBits(x as number) : fromElement
+    tensor.type === 'float16' && data instanceof Uint16Array
+      ? (x: unknown) => fromHalfBits(x as number)
+      : tensor.type === 'bool'
+        ? Boolean
+        : fromElement
   if (rows === 0) return [unflatten(data, dims, 0, convert)]
   const inner = dims.slice(1)
   const stride = inner.reduce((a, b) => a * b, 1)
