@@ -122,7 +122,7 @@ function binaryOf(kind: Kind): Buffer {
     )
   }
   const out = Buffer.alloc(kind.values.length * kind.bytes)
-  kind.values.forEach((v, i) => kind.write(out, v, i * kind.bytes))
+  for (const [i, v] of kind.values.entries()) kind.write(out, v, i * kind.bytes)
   return out
 }
 
