@@ -24,7 +24,13 @@ export interface FixedElement {
   problem(value: unknown): string | undefined
   read(view: DataView, offset: number): number | boolean
   write(view: DataView, offset: number, value: unknown): void
+  /** A little-endian typed view of whole elements, where one exists whose values are already JSON's (the fast path). */
+  array?: (buffer: ArrayBuffer) => ArrayLike<number>
 }
+
+// Typed arrays use the platform's byte order; the binary extension's is little-endian.
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
+const view = <T extends ArrayLike<number>>(make: (b: ArrayBuffer) => T) => (LITTLE_ENDIAN ? make : undefined)
 
 const integer = (bits: number, signed: boolean): Pick<FixedElement, 'problem'> => {
   const min = signed ? -(2 ** (bits - 1)) : 0
@@ -57,18 +63,21 @@ export const ELEMENTS: Record<Exclude<OrtType, 'string'>, FixedElement> = {
   },
   uint8: {
     bytes: 1,
+    array: view((b) => new Uint8Array(b)),
     ...integer(8, false),
     read: (v, o) => v.getUint8(o),
     write: (v, o, x) => v.setUint8(o, x as number),
   },
   uint16: {
     bytes: 2,
+    array: view((b) => new Uint16Array(b)),
     ...integer(16, false),
     read: (v, o) => v.getUint16(o, true),
     write: (v, o, x) => v.setUint16(o, x as number, true),
   },
   uint32: {
     bytes: 4,
+    array: view((b) => new Uint32Array(b)),
     ...integer(32, false),
     read: (v, o) => v.getUint32(o, true),
     write: (v, o, x) => v.setUint32(o, x as number, true),
@@ -80,15 +89,23 @@ export const ELEMENTS: Record<Exclude<OrtType, 'string'>, FixedElement> = {
     read: (v, o) => Number(v.getBigUint64(o, true)),
     write: (v, o, x) => v.setBigUint64(o, BigInt(x as number), true),
   },
-  int8: { bytes: 1, ...integer(8, true), read: (v, o) => v.getInt8(o), write: (v, o, x) => v.setInt8(o, x as number) },
+  int8: {
+    bytes: 1,
+    array: view((b) => new Int8Array(b)),
+    ...integer(8, true),
+    read: (v, o) => v.getInt8(o),
+    write: (v, o, x) => v.setInt8(o, x as number),
+  },
   int16: {
     bytes: 2,
+    array: view((b) => new Int16Array(b)),
     ...integer(16, true),
     read: (v, o) => v.getInt16(o, true),
     write: (v, o, x) => v.setInt16(o, x as number, true),
   },
   int32: {
     bytes: 4,
+    array: view((b) => new Int32Array(b)),
     ...integer(32, true),
     read: (v, o) => v.getInt32(o, true),
     write: (v, o, x) => v.setInt32(o, x as number, true),
@@ -107,12 +124,14 @@ export const ELEMENTS: Record<Exclude<OrtType, 'string'>, FixedElement> = {
   },
   float32: {
     bytes: 4,
+    array: view((b) => new Float32Array(b)),
     ...float((x) => Number.isFinite(Math.fround(x)), 'for FP32 (±3.4e38)'),
     read: (v, o) => v.getFloat32(o, true),
     write: (v, o, x) => v.setFloat32(o, x as number, true),
   },
   float64: {
     bytes: 8,
+    array: view((b) => new Float64Array(b)),
     ...float(() => true, ''),
     read: (v, o) => v.getFloat64(o, true),
     write: (v, o, x) => v.setFloat64(o, x as number, true),
