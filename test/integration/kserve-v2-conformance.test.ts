@@ -261,6 +261,36 @@ describe('KServe V2 conformance: outputs, versions, nulls, content types, errors
     }
   })
 
+  it('bodyLimit applies to binary and untyped infer bodies: 413 in the V2 error shape', async (t) => {
+    const small = await startServer([example('iris')], { t, config: { bodyLimit: 4096 } })
+    const header = Buffer.from(
+      JSON.stringify({
+        inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', parameters: { binary_data_size: 16 } }],
+      }),
+    )
+    const big = Buffer.concat([header, Buffer.alloc(8192)])
+    const variants: Record<string, string>[] = [
+      { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) },
+      { 'inference-header-content-length': String(header.length) },
+    ]
+    for (const headers of variants) {
+      const response = await fetch(`${small.url}/v2/models/iris/infer`, {
+        method: 'POST',
+        headers,
+        body: new Uint8Array(big),
+      })
+      const text = await response.text()
+      assertV2Error({ status: response.status, body: JSON.parse(text), text }, 413, 'PAYLOAD_TOO_LARGE')
+    }
+    const fits = Buffer.concat([header, Buffer.from(new Float32Array([5.1, 3.5, 1.4, 0.2]).buffer)])
+    const ok = await fetch(`${small.url}/v2/models/iris/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) },
+      body: new Uint8Array(fits),
+    })
+    assert.equal(ok.status, 200, await ok.text())
+  })
+
   it('a handler model says in its metadata that it is V1-only, and infer answers a 400 saying so', async () => {
     const meta = await get(`${server.url}/v2/models/echo`)
     assert.equal(meta.status, 200)
