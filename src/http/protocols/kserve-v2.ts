@@ -2,7 +2,7 @@ import { CarafeError } from '../../errors.js'
 import type { ModelDescriptor, OrtType, TensorInfo } from '../../model/index.js'
 import { flattenInto, shapeOf, unflatten } from '../../model/tensor.js'
 import { BinaryReader, readBytesElements, writeBytesElements } from './v2-binary.js'
-import { bytesProblem, DATATYPES, ELEMENTS, type FixedElement } from './v2-datatypes.js'
+import { bytesProblem, DATATYPES, ELEMENTS, type FixedElement, firstBadElement } from './v2-datatypes.js'
 import { type InferRequest, invalidRequest, type RequestInput } from './v2-request.js'
 
 /** KServe V2 / Open Inference Protocol tensors ↔ Carafe instances, as pure functions. */
@@ -113,11 +113,7 @@ export function decodeV2(request: InferRequest, model: ModelDescriptor, maxInsta
       input.binarySize !== undefined
         ? readBinary(input, info, size, reader, model.preprocess !== undefined)
         : flattenData(input, info.type, size)
-    const stride = inner.reduce((a, b) => a * b, 1)
-    rowsByName.set(
-      input.name,
-      Array.from({ length: rows }, (_, r) => unflatten(flat, inner, r * stride)),
-    )
+    rowsByName.set(input.name, rowsOf(flat, inner, rows))
   }
   reader.finish()
   const byField = model.preprocess !== undefined // image fields are always named, even when there is one
@@ -155,7 +151,27 @@ function checkShape(input: RequestInput, info: TensorInfo, batched: boolean, max
 /** Row-major elements of flat or nested `data`, each checked for the datatype; nesting may not go deeper than the shape. */
 function flattenData(input: RequestInput, type: OrtType, size: number): unknown[] {
   const at = `/inputs/${input.index}/data`
-  const problem = type === 'string' ? bytesProblem : ELEMENTS[type].problem
+  const shape = `[${input.shape.join(', ')}]`
+  const data = input.data!
+  // flat data (the protocol's row-major form, and what most clients send) is taken as it is
+  const flat = data.some(Array.isArray) ? flattenNested(input, size) : data
+  if (flat.length > size)
+    throw invalidRequest(at, `input "${input.name}": "data" holds more than the ${size} elements of shape ${shape}`)
+  if (flat.length < size)
+    throw invalidRequest(
+      at,
+      `input "${input.name}": "data" holds ${flat.length} elements; shape ${shape} needs ${size}`,
+    )
+  const bad = firstBadElement(flat, type)
+  if (bad >= 0) {
+    const why = (type === 'string' ? bytesProblem : ELEMENTS[type].problem)(flat[bad])
+    throw invalidRequest(at, `input "${input.name}": element ${bad} ${why} (${input.datatype})`, { element: bad })
+  }
+  return flat
+}
+
+/** Nested data flattened without recursion, refusing nesting deeper than the shape and stopping past `size` elements. */
+function flattenNested(input: RequestInput, size: number): unknown[] {
   const depth = Math.max(1, input.shape.length)
   const out: unknown[] = []
   const stack: { items: unknown[]; next: number }[] = [{ items: input.data!, next: 0 }]
@@ -169,30 +185,25 @@ function flattenData(input: RequestInput, type: OrtType, size: number): unknown[
     if (Array.isArray(value)) {
       if (stack.length === depth)
         throw invalidRequest(
-          at,
+          `/inputs/${input.index}/data`,
           `input "${input.name}": "data" is nested deeper than its shape [${input.shape.join(', ')}]`,
         )
       stack.push({ items: value, next: 0 })
       continue
     }
-    if (out.length === size)
-      throw invalidRequest(
-        at,
-        `input "${input.name}": "data" holds more than the ${size} elements of shape [${input.shape.join(', ')}]`,
-      )
-    const why = problem(value)
-    if (why)
-      throw invalidRequest(at, `input "${input.name}": element ${out.length} ${why} (${input.datatype})`, {
-        element: out.length,
-      })
     out.push(value)
+    if (out.length > size) break // enough to say it does not fit
   }
-  if (out.length !== size)
-    throw invalidRequest(
-      at,
-      `input "${input.name}": "data" holds ${out.length} elements; shape [${input.shape.join(', ')}] needs ${size}`,
-    )
   return out
+}
+
+/** One row per instance: a slice of the flat elements when a row is one-dimensional, nested arrays otherwise. */
+function rowsOf(flat: unknown[], inner: number[], rows: number): unknown[] {
+  if (inner.length === 0) return flat.slice(0, rows)
+  if (inner.length === 1)
+    return rows === 1 ? [flat] : Array.from({ length: rows }, (_, r) => flat.slice(r * inner[0], (r + 1) * inner[0]))
+  const stride = inner.reduce((a, b) => a * b, 1)
+  return Array.from({ length: rows }, (_, r) => unflatten(flat, inner, r * stride))
 }
 
 function readBinary(input: RequestInput, info: TensorInfo, size: number, reader: BinaryReader, image: boolean) {

@@ -139,3 +139,29 @@ export const ELEMENTS: Record<Exclude<OrtType, 'string'>, FixedElement> = {
 }
 
 export const bytesProblem = (x: unknown): string | undefined => (typeof x === 'string' ? undefined : 'must be a string')
+
+/**
+ * The index of the first element that is not of the type, or -1. One loop per common type: a shared loop calling each
+ * type's check through a closure cost several times more per element (measured on 256 floats).
+ */
+export function firstBadElement(values: unknown[], type: OrtType): number {
+  switch (type) {
+    case 'float32':
+      for (let i = 0; i < values.length; i++) {
+        const x = values[i]
+        if (typeof x !== 'number' || !Number.isFinite(Math.fround(x))) return i
+      }
+      return -1
+    case 'float64':
+      for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return i
+      return -1
+    case 'string':
+      for (let i = 0; i < values.length; i++) if (typeof values[i] !== 'string') return i
+      return -1
+    default: {
+      const { problem } = ELEMENTS[type]
+      for (let i = 0; i < values.length; i++) if (problem(values[i]) !== undefined) return i
+      return -1
+    }
+  }
+}
