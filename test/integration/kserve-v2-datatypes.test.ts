@@ -295,6 +295,19 @@ describe('KServe V2: every ONNX datatype, JSON and binary', () => {
     assert.deepEqual(valuesOf(fp32, answer.binary), fp32.values)
   })
 
+  it('binary extension labelled application/json: the header length marks JSON then bytes', async () => {
+    const fp32 = KINDS.find((k) => k.datatype === 'FP32')!
+    const inputs = KINDS.map((k) =>
+      k === fp32
+        ? { name: 'x_fp32', datatype: 'FP32', shape: [2, 2], parameters: { binary_data_size: 16 } }
+        : { name: `x_${name(k)}`, datatype: k.datatype, shape: [2, 2], data: k.values },
+    )
+    const { body, headers } = binaryRequest({ inputs, outputs: [{ name: 'y_fp32' }] }, [binaryOf(fp32)])
+    const answer = await postRaw(infer, body, { ...headers, 'content-type': 'application/json; charset=utf-8' })
+    assert.equal(answer.status, 200, JSON.stringify(answer.json))
+    assert.deepEqual(answer.json.outputs[0].data, fp32.values)
+  })
+
   it('binary sizes that do not fit the shape, the body or the header are 400s naming the input', async () => {
     const others = KINDS.filter((k) => k.datatype !== 'FP32').map((k) => ({
       name: `x_${name(k)}`,

@@ -3,6 +3,7 @@ import { CarafeError } from '../../errors.js'
 import { HEADER_LENGTH, splitBody } from '../protocols/v2-binary.js'
 
 const BINARY = new WeakMap<FastifyRequest, Buffer>()
+const JSON_UTF8 = /^application\/json\s*(;\s*charset\s*=\s*"?utf-?8"?\s*)?$/i
 
 /** The binary part of a request that used the Binary Tensor Data extension. */
 export function binaryPartOf(request: FastifyRequest): Buffer | undefined {
@@ -27,6 +28,13 @@ export function inferBodyParsers(app: FastifyInstance): void {
     }
     parseJson(request, json, done)
   }
+  // some clients label a binary request application/json; the header length says it is JSON and then bytes
+  app.addHook('preParsing', async (request, _reply, payload) => {
+    const type = request.headers['content-type']
+    if (request.headers[HEADER_LENGTH] !== undefined && type !== undefined && JSON_UTF8.test(type))
+      request.headers['content-type'] = 'application/octet-stream'
+    return payload
+  })
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (request, body, done) =>
     parse(request, body as Buffer, done),
   )
