@@ -291,6 +291,20 @@ describe('KServe V2 conformance: outputs, versions, nulls, content types, errors
     assert.equal(ok.status, 200, await ok.text())
   })
 
+  it('with API keys on, a V2 route without a key answers 401 in the V2 error shape; V2 health stays open', async (t) => {
+    const key = 'v2-conformance-key-0123456789'
+    const locked = await startServer([example('iris')], { t, config: { apiKeys: [key] } })
+    assertV2Error(await post(`${locked.url}/v2/models/iris/infer`, { inputs: [irisInput()] }), 401, 'UNAUTHORIZED')
+    assertV2Error(await get(`${locked.url}/v2/models/iris/versions/1`), 401, 'UNAUTHORIZED')
+    assert.equal((await get(`${locked.url}/v2/health/ready`)).status, 200)
+    const ok = await post(
+      `${locked.url}/v2/models/iris/infer`,
+      { inputs: [irisInput()] },
+      { authorization: `Bearer ${key}` },
+    )
+    assert.equal(ok.status, 200, ok.text)
+  })
+
   it('a handler model says in its metadata that it is V1-only, and infer answers a 400 saying so', async () => {
     const meta = await get(`${server.url}/v2/models/echo`)
     assert.equal(meta.status, 200)
