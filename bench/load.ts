@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
 
 export interface LoadResult {
   requests: number
@@ -9,24 +10,39 @@ export interface LoadResult {
 }
 
 const AUTOCANNON = createRequire(import.meta.url).resolve('autocannon/autocannon.js')
+const RAW = fileURLToPath(new URL('./autocannon-raw.js', import.meta.url))
+
+/** A body autocannon reads from a file (binary bodies cannot pass as an argument), with its own headers. */
+export interface RawBody {
+  file: string
+  headers: Record<string, string>
+}
 
 /** Run autocannon in its own process against 127.0.0.1 so the load generator does not share our event loop. */
-export function load(url: string, body: unknown, connections: number, seconds: number): Promise<LoadResult> {
-  const args = [
-    AUTOCANNON,
-    '-c',
-    String(connections),
-    '-d',
-    String(seconds),
-    '--json',
-    '-m',
-    'POST',
-    '-H',
-    'content-type=application/json',
-    '-b',
-    JSON.stringify(body),
-    url,
-  ]
+export function load(
+  url: string,
+  body: unknown,
+  connections: number,
+  seconds: number,
+  raw?: RawBody,
+): Promise<LoadResult> {
+  const args = raw
+    ? [RAW, url, String(connections), String(seconds), raw.file, JSON.stringify(raw.headers)]
+    : [
+        AUTOCANNON,
+        '-c',
+        String(connections),
+        '-d',
+        String(seconds),
+        '--json',
+        '-m',
+        'POST',
+        '-H',
+        'content-type=application/json',
+        '-b',
+        JSON.stringify(body),
+        url,
+      ]
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] })
     let out = ''

@@ -7,11 +7,13 @@ import { load, type LoadResult } from './load.js'
 import { rawRowsPerSecond } from './raw-onnx.js'
 import { benchImages } from './images.js'
 import { benchJobs } from './jobs.js'
+import { benchV2 } from './v2.js'
 
 // `npm run bench`: physical limit, HTTP floor and Carafe side by side in one run (figures move between runs; ratios don't as much).
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8)
-// `npm run bench -- --only sync` runs the raw, floor and Carafe sections; jobs and images are the other two.
-const SECTIONS = ['sync', 'jobs', 'images'] as const
+// `npm run bench -- --only sync` runs the raw, floor and Carafe sections; jobs, images and v2 (V1 beside V2 JSON and
+// binary) are the others.
+const SECTIONS = ['sync', 'jobs', 'images', 'v2'] as const
 const only = onlySections(process.argv.slice(2))
 const ROOT = process.cwd()
 const model = (name: string) => join(ROOT, 'examples', name)
@@ -25,6 +27,28 @@ async function main() {
   if (only.has('sync')) await benchSync()
   if (only.has('jobs')) await benchJobs()
   if (only.has('images')) await benchImages()
+  if (only.has('v2')) await benchV2Section()
+}
+
+async function benchV2Section() {
+  const start = rows.length
+  const r = await benchV2(
+    [
+      ['iris', IRIS_ROW],
+      ['mlp', MLP_ROW],
+    ],
+    model,
+    SECONDS,
+    (name, result) => record(name, result, 1),
+  )
+  console.log(table([rows[0], ...rows.slice(start)]))
+  const ratios = [
+    ['mlp c=64 V2 binary vs V2 JSON req/s', r['mlp c=64 v2 binary'].requests / r['mlp c=64 v2 json'].requests],
+    ['mlp c=64 V2 JSON vs V1 req/s', r['mlp c=64 v2 json'].requests / r['mlp c=64 v1'].requests],
+    ['iris c=64 V2 binary vs V2 JSON req/s', r['iris c=64 v2 binary'].requests / r['iris c=64 v2 json'].requests],
+    ['iris c=64 V2 JSON vs V1 req/s', r['iris c=64 v2 json'].requests / r['iris c=64 v1'].requests],
+  ] as const
+  for (const [name, value] of ratios) console.log(`${name}: ${value.toFixed(2)}`)
 }
 
 function onlySections(args: string[]): Set<string> {

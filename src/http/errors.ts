@@ -62,6 +62,29 @@ export function errorBody(error: CarafeError, requestId: string): ErrorBody {
   return { error: { code: error.code, message: error.message, details: error.details ?? [], requestId } }
 }
 
+/** The Open Inference Protocol's error object is `{"error": "<message>"}`; our code and request id ride beside it. */
+export interface V2ErrorBody {
+  error: string
+  code: ErrorCode
+  requestId: string
+  details?: unknown[]
+}
+
+export function v2ErrorBody(error: CarafeError, requestId: string): V2ErrorBody {
+  const details = error.details?.length ? { details: error.details } : {}
+  return { error: error.message, code: error.code, requestId, ...details }
+}
+
+// A V2 route's template (any prefix before it), or for a request no route matched, its path.
+const V2_TEMPLATE = /(^|\/)v2(\/|$)/
+const V2_PATH = /^\/v2(\/|\?|$)/
+
+/** Whether a request speaks the V2 protocol, so that its errors take the V2 shape. */
+export function speaksV2(request: FastifyRequest): boolean {
+  const template = request.routeOptions?.url
+  return template ? V2_TEMPLATE.test(template) : V2_PATH.test(request.url)
+}
+
 /** The only place errors become HTTP responses. */
 export function replyWithError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const carafe = toCarafeError(error)
@@ -71,5 +94,6 @@ export function replyWithError(error: unknown, request: FastifyRequest, reply: F
     request.log.error({ err: error, cause: (error as Error)?.cause, code: carafe.code }, 'request failed')
   else request.log[status >= 500 ? 'warn' : 'info']({ code: carafe.code, message: carafe.message }, 'request refused')
   if (carafe.retryAfter !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(carafe.retryAfter))))
-  return reply.code(status).type('application/json').send(errorBody(carafe, request.id))
+  const body = speaksV2(request) ? v2ErrorBody(carafe, request.id) : errorBody(carafe, request.id)
+  return reply.code(status).type('application/json').send(body)
 }

@@ -1,5 +1,6 @@
 import ort from 'onnxruntime-node'
 import type { ModelDefinition } from './contract.js'
+import { fromHalfBits } from './float16.js'
 import type { OnnxSignature, OrtType, TensorInfo } from './onnx-schema.js'
 import { TYPED_ARRAYS, toElement } from './packed-rows.js'
 import { flattenInto, isTensorLike, shapeOf, unflatten } from './tensor.js'
@@ -101,8 +102,15 @@ function stack(info: TensorInfo, values: unknown[], batched: boolean): ort.Tenso
 function split(tensor: ort.Tensor, rows: number): unknown[] {
   const dims = tensor.dims as number[]
   const data = tensor.data as ArrayLike<unknown>
-  if (rows === 0) return [unflatten(data, dims, 0, fromElement)]
+  // without Float16Array (Node 20), onnxruntime hands float16 back as bit patterns; bool comes back as bytes
+  const convert =
+    tensor.type === 'float16' && data instanceof Uint16Array
+      ? (x: unknown) => fromHalfBits(x as number)
+      : tensor.type === 'bool'
+        ? Boolean
+        : fromElement
+  if (rows === 0) return [unflatten(data, dims, 0, convert)]
   const inner = dims.slice(1)
   const stride = inner.reduce((a, b) => a * b, 1)
-  return Array.from({ length: rows }, (_, r) => unflatten(data, inner, r * stride, fromElement))
+  return Array.from({ length: rows }, (_, r) => unflatten(data, inner, r * stride, convert))
 }

@@ -16,6 +16,7 @@ const ELEMENT_TYPES: Record<number, { ort: OrtType; json: 'number' | 'integer' |
   7: { ort: 'int64', json: 'integer' },
   8: { ort: 'string', json: 'string' },
   9: { ort: 'bool', json: 'boolean' },
+  10: { ort: 'float16', json: 'number' },
   11: { ort: 'float64', json: 'number' },
   12: { ort: 'uint32', json: 'integer' },
   13: { ort: 'uint64', json: 'integer' },
@@ -23,6 +24,7 @@ const ELEMENT_TYPES: Record<number, { ort: OrtType; json: 'number' | 'integer' |
 
 export type OrtType =
   | 'float32'
+  | 'float16'
   | 'float64'
   | 'int8'
   | 'uint8'

@@ -1,4 +1,5 @@
 import type { ModelDescriptor } from './descriptor.js'
+import { toHalfBits } from './float16.js'
 import type { OrtType } from './onnx-schema.js'
 import { flattenInto, type TensorLike } from './tensor.js'
 
@@ -18,6 +19,7 @@ type TypedArray =
 /** The typed array onnxruntime-node takes for each element type. */
 export const TYPED_ARRAYS: Record<NumericType, new (length: number) => TypedArray> = {
   float32: Float32Array,
+  float16: Uint16Array, // half-precision bit patterns (toHalfBits)
   float64: Float64Array,
   int8: Int8Array,
   uint8: Uint8Array,
@@ -32,7 +34,13 @@ export const TYPED_ARRAYS: Record<NumericType, new (length: number) => TypedArra
 
 /** How a JSON value becomes a tensor element of `type`. */
 export const toElement = (type: OrtType): ((x: unknown) => unknown) =>
-  type === 'int64' || type === 'uint64' ? (x) => BigInt(x as number) : type === 'bool' ? (x) => (x ? 1 : 0) : (x) => x
+  type === 'int64' || type === 'uint64'
+    ? (x) => BigInt(x as number)
+    : type === 'bool'
+      ? (x) => (x ? 1 : 0)
+      : type === 'float16'
+        ? (x) => toHalfBits(x as number)
+        : (x) => x
 
 /**
  * A batch of same-shaped instances flattened into one typed array, row after row.

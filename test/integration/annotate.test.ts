@@ -52,6 +52,24 @@ describe('POST /v1/models/text-detection:annotate (the classic detection shape)'
     assert.equal(capped.textAnnotations.length, 1)
   })
 
+  it('a null feature value means the default (score_th, nms_iou, maxResults, min_height, min_width, features)', async () => {
+    const nulls = { type: null, score_th: null, nms_iou: null, maxResults: null, min_height: null, min_width: null }
+    const { status, body, text } = await annotate({
+      requests: [
+        { image: { content }, features: [nulls] },
+        { image: { content }, features: null },
+      ],
+    })
+    assert.equal(status, 200, text)
+    const plain = await annotate({ requests: [{ image: { content } }] })
+    for (const response of body.responses) assert.deepEqual(response, plain.body.responses[0])
+    // a null does not undo a value set by an earlier feature
+    const kept = await annotate({
+      requests: [{ image: { content }, features: [{ maxResults: 1 }, { maxResults: null }] }],
+    })
+    assert.equal(kept.body.responses[0].textAnnotations.length, 1)
+  })
+
   it('accepts a request without features (defaults apply)', async () => {
     const { status, body } = await annotate({ requests: [{ image: { content } }] })
     assert.equal(status, 200)

@@ -20,11 +20,16 @@ describe('bad input', () => {
   ) {
     const answer = await response
     assert.equal(answer.status, status, answer.text)
-    assert.equal(answer.body?.error?.code, code, answer.text)
-    assert.equal(typeof answer.body.error.message, 'string')
-    assert.ok(Array.isArray(answer.body.error.details))
+    // V2 routes answer the protocol's {"error": "<message>", "code", "details"}; the others {"error": {...}}
+    const error =
+      typeof answer.body?.error === 'string'
+        ? { code: answer.body.code, message: answer.body.error, details: answer.body.details ?? [] }
+        : answer.body?.error
+    assert.equal(error?.code, code, answer.text)
+    assert.equal(typeof error.message, 'string')
+    assert.ok(Array.isArray(error.details))
     assertNoStack(answer.text)
-    return answer.body.error
+    return error
   }
 
   it('malformed JSON → 400 MALFORMED_JSON', async () => {

@@ -39,14 +39,16 @@ it('answers thousands of malformed requests with 4xx JSON (never 5xx) and stays 
     if (answer.status === null)
       return expect === 'parser' || kind === 'oversizedBody' ? undefined : fail('closed without an answer')
     if (answer.status < 400 || answer.status >= 500) return fail('not a 4xx')
-    let body: { error?: { code?: unknown } } | undefined
+    let body: { error?: { code?: unknown } | string; code?: unknown } | undefined
     try {
       body = JSON.parse(answer.body)
     } catch {
       body = undefined
     }
-    if (typeof body?.error?.code === 'string') counts.envelope = (counts.envelope ?? 0) + 1
-    else if (expect === 'json') fail('no {"error":{"code"}} body')
+    // V2 routes answer the protocol's {"error": "<message>", "code"}, the others {"error": {"code", ...}}
+    const code = typeof body?.error === 'string' ? body.code : body?.error?.code
+    if (typeof code === 'string') counts.envelope = (counts.envelope ?? 0) + 1
+    else if (expect === 'json') fail('no {"error":{"code"}} or V2 {"error", "code"} body')
   }
   const worker = async () => {
     for (const { kind, expect, bytes } of requests) check(kind, expect, await sendRaw(port, bytes))

@@ -63,18 +63,18 @@ describe('KServe V2 Open Inference Protocol', () => {
     for (const body of cases) {
       const answer = await post(`${server.url}/v2/models/iris/infer`, body)
       assert.equal(answer.status, 400, `${JSON.stringify(body)} → ${answer.text}`)
-      assert.equal(answer.body.error.code, 'INVALID_INPUT')
+      assert.equal(answer.body.code, 'INVALID_INPUT')
       assertNoStack(answer.text)
     }
     const version = await post(`${server.url}/v2/models/iris/versions/7/infer`, {
       inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] }],
     })
     assert.equal(version.status, 404)
-    assert.equal(version.body.error.code, 'MODEL_NOT_FOUND')
+    assert.equal(version.body.code, 'MODEL_NOT_FOUND')
     const handler = await post(`${server.url}/v2/models/echo/infer`, {
       inputs: [{ name: 'x', shape: [1], datatype: 'FP32', data: [1] }],
     })
     assert.equal(handler.status, 400)
-    assert.match(handler.body.error.message, /:predict/)
+    assert.match(handler.body.error, /:predict/)
   })
 })

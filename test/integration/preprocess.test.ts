@@ -159,8 +159,8 @@ describe('declarative image pre-processing (carafe.yaml preprocess) on ONNX mode
       inputs: [{ name: 'photo', datatype: 'BYTES', shape: [2], data: [a, b] }],
     })
     assert.equal(two.status, 400, two.text)
-    assert.equal(two.body.error.code, 'INVALID_INPUT')
-    assert.match(two.body.error.message, /one image per request/)
+    assert.equal(two.body.code, 'INVALID_INPUT')
+    assert.match(two.body.error, /one image per request/)
     const one = await post(`${server.url}/v2/models/identity-one/infer`, {
       inputs: [{ name: 'photo', datatype: 'BYTES', shape: [1], data: [a] }],
     })
@@ -223,12 +223,12 @@ describe('declarative image pre-processing (carafe.yaml preprocess) on ONNX mode
       inputs: [{ name: 'image', datatype: 'FP32', shape: [1], data: [1] }],
     })
     assert.equal(wrongType.status, 400, wrongType.text)
-    assert.equal(wrongType.body.error.code, 'INVALID_INPUT')
+    assert.equal(wrongType.body.code, 'INVALID_INPUT')
     const notImage = await post(`${server.url}/v2/models/colours/infer`, {
       inputs: [{ name: 'image', datatype: 'BYTES', shape: [1], data: ['aGVsbG8='] }],
     })
     assert.equal(notImage.status, 400, notImage.text)
-    assert.equal(notImage.body.error.code, 'INVALID_IMAGE')
+    assert.equal(notImage.body.code, 'INVALID_IMAGE')
     assertNoStack(notImage.text)
   })
 })

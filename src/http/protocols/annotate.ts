@@ -1,14 +1,16 @@
-import { Type } from 'typebox'
+import { type TSchema, Type } from 'typebox'
 
 // [compat] The classic image-annotation request: clients written for it move over unchanged.
+// A null feature value means the default, as the server this stands in for reads each one with `.get(...) or default`.
+const orNull = <T extends TSchema>(schema: T) => Type.Optional(Type.Union([schema, Type.Null()]))
 const Feature = Type.Object(
   {
-    type: Type.Optional(Type.String()),
-    score_th: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
-    nms_iou: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
-    maxResults: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-    min_height: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
-    min_width: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+    type: orNull(Type.String()),
+    score_th: orNull(Type.Number({ minimum: 0, maximum: 1 })),
+    nms_iou: orNull(Type.Number({ minimum: 0, maximum: 1 })),
+    maxResults: orNull(Type.Integer({ minimum: 1, maximum: 1000 })),
+    min_height: orNull(Type.Number({ minimum: 0, maximum: 1 })),
+    min_width: orNull(Type.Number({ minimum: 0, maximum: 1 })),
   },
   { additionalProperties: false },
 )
@@ -21,7 +23,7 @@ export const AnnotateRequest = Type.Object({
           { content: Type.String({ minLength: 1, description: 'the image, base64' }) },
           { additionalProperties: false },
         ),
-        features: Type.Optional(Type.Array(Feature, { maxItems: 8 })),
+        features: orNull(Type.Array(Feature, { maxItems: 8 })),
       },
       { additionalProperties: false },
     ),
@@ -30,7 +32,7 @@ export const AnnotateRequest = Type.Object({
 })
 
 interface AnnotateBody {
-  requests: { image: { content: string }; features?: Record<string, unknown>[] }[]
+  requests: { image: { content: string }; features?: Record<string, unknown>[] | null }[]
 }
 
 const RENAMES: Record<string, string> = {
@@ -43,10 +45,10 @@ const RENAMES: Record<string, string> = {
 
 /** Each request becomes one instance {image, scoreThreshold?, nmsIou?, maxResults?, minWidth?, minHeight?}; features merge in order. */
 export function decodeAnnotate(body: AnnotateBody): Record<string, unknown>[] {
-  return body.requests.map(({ image, features = [] }) => {
+  return body.requests.map(({ image, features }) => {
     const instance: Record<string, unknown> = { image: image.content }
-    for (const feature of features) {
-      for (const [key, name] of Object.entries(RENAMES)) if (feature[key] !== undefined) instance[name] = feature[key]
+    for (const feature of features ?? []) {
+      for (const [key, name] of Object.entries(RENAMES)) if (feature[key] != null) instance[name] = feature[key]
     }
     return instance
   })

@@ -1,41 +1,33 @@
 import { CarafeError } from '../../errors.js'
-import type { ModelDescriptor, TensorInfo } from '../../model/index.js'
-import { shapeOf, unflatten } from '../../model/tensor.js'
+import type { ModelDescriptor, OrtType, TensorInfo } from '../../model/index.js'
+import { flattenInto, shapeOf } from '../../model/tensor.js'
+import { BinaryReader, writeBytesElements } from './v2-binary.js'
+import { DATATYPES, ELEMENTS } from './v2-datatypes.js'
+import { type InferRequest, invalidRequest, type RequestInput } from './v2-request.js'
+import { flattenData, readBinary, rowsOf } from './v2-tensor-data.js'
 
 /** KServe V2 / Open Inference Protocol tensors ↔ Carafe instances, as pure functions. */
-export interface V2Tensor {
+export interface TensorMetadata {
   name: string
-  shape: number[]
   datatype: string
-  data: unknown[]
+  shape: number[]
 }
 
-const DATATYPES: Record<TensorInfo['type'], string> = {
-  float32: 'FP32',
-  float64: 'FP64',
-  int8: 'INT8',
-  uint8: 'UINT8',
-  int16: 'INT16',
-  uint16: 'UINT16',
-  int32: 'INT32',
-  uint32: 'UINT32',
-  int64: 'INT64',
-  uint64: 'UINT64',
-  bool: 'BOOL',
-  string: 'BYTES',
-}
-
-export function tensorMetadata(info: TensorInfo) {
+export function tensorMetadata(info: TensorInfo): TensorMetadata {
   return { name: info.name, datatype: DATATYPES[info.type], shape: info.dims.map((d) => d ?? -1) }
 }
 
+/** Handler models take JSON instances of any schema: they are served over V1 only. */
+export function servesV2(model: ModelDescriptor): boolean {
+  return model.source.kind === 'onnx'
+}
+
+export function v1OnlyMessage(model: ModelDescriptor): string {
+  return `Model "${model.name}" is a handler that takes JSON instances, not tensors: it is served over V1 only; use POST /v1/models/${model.name}:predict`
+}
+
 function signatureOf(model: ModelDescriptor) {
-  if (model.source.kind !== 'onnx') {
-    throw new CarafeError(
-      'INVALID_INPUT',
-      `Model "${model.name}" takes JSON instances, not tensors; use POST /v1/models/${model.name}:predict`,
-    )
-  }
+  if (model.source.kind !== 'onnx') throw new CarafeError('INVALID_INPUT', v1OnlyMessage(model))
   return model.source.signature
 }
 
@@ -52,77 +44,161 @@ export function v2Inputs(model: ModelDescriptor): { inputs: TensorInfo[]; batche
   }
 }
 
-/** Split each input tensor along its batch dimension into one instance per row. */
-export function decodeV2(body: unknown, model: ModelDescriptor, maxInstances: number): unknown[] {
-  const { inputs, batched } = v2Inputs(model)
-  const sent = (body as { inputs?: unknown }).inputs
-  if (!Array.isArray(sent) || sent.length === 0) throw invalid('/inputs', 'must be a non-empty array of tensors')
-  const byName = new Map<string, V2Tensor>()
-  sent.forEach((tensor: V2Tensor, i) => {
-    if (!tensor || typeof tensor.name !== 'string' || !Array.isArray(tensor.shape) || !Array.isArray(tensor.data)) {
-      throw invalid(`/inputs/${i}`, 'must be {name, shape, datatype, data}')
+/** The tensors an answer can carry, as the model metadata declares them: a classifier adds its `label` BYTES output. */
+export function v2Outputs(model: ModelDescriptor): TensorMetadata[] {
+  const { outputs } = signatureOf(model)
+  if (!(model.classify && model.labels)) return outputs.map(tensorMetadata)
+  const scores = tensorMetadata(outputs[0])
+  return [scores, { name: 'label', datatype: 'BYTES', shape: scores.shape.slice(0, 1) }]
+}
+
+/** The requested outputs, each with whether it goes back as binary data; an unknown name is refused before the model runs. */
+export function selectOutputs(
+  request: InferRequest,
+  model: ModelDescriptor,
+): { meta: TensorMetadata; binary: boolean }[] {
+  const declared = v2Outputs(model)
+  if (!request.outputs) return declared.map((meta) => ({ meta, binary: request.binaryOutput }))
+  return request.outputs.map(({ name, binary }, i) => {
+    const meta = declared.find((d) => d.name === name)
+    if (!meta) {
+      throw invalidRequest(
+        `/outputs/${i}/name`,
+        `unknown output "${name}": model "${model.name}" has ${declared.map((d) => `"${d.name}"`).join(', ')}`,
+      )
     }
-    if (!tensor.shape.every((d) => Number.isInteger(d) && d >= 0))
-      throw invalid(`/inputs/${i}/shape`, 'must be non-negative integers')
-    byName.set(tensor.name, tensor)
+    return { meta, binary: binary ?? request.binaryOutput }
   })
-  const rows = new Set<number>()
-  const perInput = inputs.map((info) => {
-    const tensor = byName.get(info.name)
-    if (!tensor)
-      throw invalid('/inputs', `missing input "${info.name}" (the model takes ${inputs.map((i) => i.name).join(', ')})`)
-    if (tensor.datatype !== DATATYPES[info.type])
-      throw invalid(`/inputs/${info.name}/datatype`, `must be ${DATATYPES[info.type]}`)
-    // Data may come flat (the protocol's row-major form) or nested; either way its size must match the shape.
-    const flat = (tensor.data as unknown[]).flat(Infinity)
-    const size = tensor.shape.reduce((a, b) => a * b, 1)
-    if (flat.length !== size)
-      throw invalid(`/inputs/${info.name}/data`, `holds ${flat.length} values for shape [${tensor.shape}] (${size})`)
-    const n = batched ? tensor.shape[0] : 1
-    rows.add(n)
-    const inner = batched ? tensor.shape.slice(1) : tensor.shape
-    const stride = inner.reduce((a, b) => a * b, 1)
-    return Array.from({ length: n }, (_, r) => unflatten(flat, inner, r * stride))
+}
+
+/**
+ * Split each input tensor along its batch dimension into one instance per row. Shapes and datatypes are checked against
+ * the model's signature and the instance limit before anything is allocated; nested `data` is flattened without recursion.
+ */
+export function decodeV2(request: InferRequest, model: ModelDescriptor, maxInstances: number, binary?: Buffer) {
+  const { inputs, batched } = v2Inputs(model)
+  const checked = request.inputs.map((input) => {
+    const info = inputs.find((i) => i.name === input.name)
+    if (!info) {
+      throw invalidRequest(
+        `/inputs/${input.index}/name`,
+        `unknown input "${input.name}": model "${model.name}" takes ${inputs.map((i) => `"${i.name}"`).join(', ')}`,
+      )
+    }
+    const datatype = DATATYPES[info.type]
+    if (input.datatype !== datatype)
+      throw invalidRequest(
+        `/inputs/${input.index}/datatype`,
+        `input "${input.name}": datatype ${input.datatype} does not match the model's ${datatype}`,
+      )
+    return { input, info, ...checkShape(input, info, batched, maxInstances) }
   })
-  if (rows.size !== 1) throw invalid('/inputs', 'every input must have the same batch size')
-  const [count] = rows
+  for (const info of inputs) {
+    if (!request.inputs.some((input) => input.name === info.name))
+      throw invalidRequest(
+        '/inputs',
+        `missing input "${info.name}": model "${model.name}" takes ${inputs.map((i) => `"${i.name}"`).join(', ')}`,
+      )
+  }
+  const counts = new Set(checked.map((c) => c.rows))
+  if (counts.size !== 1) throw invalidRequest('/inputs', 'every input must have the same batch size (first dimension)')
+  const [count] = counts
   // the rows of an image tensor become instances, but a model with a fixed batch dimension answers one at a time
   if (model.preprocess && !signatureOf(model).batched && count > 1)
-    throw invalid('/inputs', `send one image per request: model "${model.name}" has a fixed batch dimension`)
-  if (count > maxInstances)
-    throw new CarafeError('TOO_MANY_INSTANCES', `The request carries ${count} instances; the limit is ${maxInstances}`)
+    throw invalidRequest('/inputs', `send one image per request: model "${model.name}" has a fixed batch dimension`)
+
+  const reader = new BinaryReader(binary ?? Buffer.alloc(0))
+  const rowsByName = new Map<string, unknown[]>()
+  for (const { input, info, rows, inner, size } of checked) {
+    const flat =
+      input.binarySize !== undefined
+        ? readBinary(input, info, size, reader, model.preprocess !== undefined)
+        : flattenData(input, info.type, size)
+    rowsByName.set(input.name, rowsOf(flat, inner, rows))
+  }
+  reader.finish()
   const byField = model.preprocess !== undefined // image fields are always named, even when there is one
   return Array.from({ length: count }, (_, r) =>
     inputs.length === 1 && !byField
-      ? perInput[0][r]
-      : Object.fromEntries(inputs.map((info, k) => [info.name, perInput[k][r]])),
+      ? rowsByName.get(inputs[0].name)![r]
+      : Object.fromEntries(inputs.map((info) => [info.name, rowsByName.get(info.name)![r]])),
   )
 }
 
-/** Stack per-instance predictions back into output tensors. */
-export function encodeV2(predictions: unknown[], model: ModelDescriptor, id?: string) {
+function checkShape(input: RequestInput, info: TensorInfo, batched: boolean, maxInstances: number) {
+  const expected = batched ? [null, ...info.dims.slice(1)] : info.dims
+  const wanted = `[${expected.map((d) => d ?? -1).join(', ')}]`
+  const at = `/inputs/${input.index}/shape`
+  const { shape, name } = input
+  if (shape.length !== expected.length)
+    throw invalidRequest(
+      at,
+      `input "${name}": shape [${shape.join(', ')}] has ${shape.length} dimensions; the model takes ${wanted}`,
+    )
+  shape.forEach((dim, d) => {
+    if ((expected[d] !== null && dim !== expected[d]) || dim === 0)
+      throw invalidRequest(`${at}/${d}`, `input "${name}": dimension ${d} is ${dim}; the model takes ${wanted}`)
+  })
+  const rows = batched ? shape[0] : 1
+  if (rows > maxInstances)
+    throw new CarafeError(
+      'TOO_MANY_INSTANCES',
+      `Input "${name}" carries ${rows} instances; the limit is ${maxInstances}`,
+    )
+  const inner = batched ? shape.slice(1) : shape
+  return { rows, inner, size: shape.reduce((a, b) => a * b, 1) }
+}
+
+const ORT_TYPES = Object.fromEntries(Object.entries(DATATYPES).map(([ort, v2]) => [v2, ort])) as Record<string, OrtType>
+
+/** Stack per-instance predictions into the requested output tensors; binary ones come back as bytes after the JSON. */
+export function encodeV2(
+  predictions: unknown[],
+  model: ModelDescriptor,
+  request: InferRequest,
+): { header: Record<string, unknown>; parts: Buffer[] } {
   const { outputs, batched } = signatureOf(model)
-  const tensors: V2Tensor[] = []
+  const tensors = new Map<string, { shape: number[]; data: unknown[] }>()
   if (model.classify && model.labels) {
+    const labels = model.labels
     const labelled = predictions as { label: string; probabilities: Record<string, number> }[]
-    tensors.push({
-      name: outputs[0].name,
-      datatype: 'FP32',
-      shape: [labelled.length, model.labels.length],
-      data: labelled.flatMap((p) => model.labels!.map((l) => p.probabilities[l])),
+    tensors.set(outputs[0].name, {
+      shape: [labelled.length, labels.length],
+      data: labelled.flatMap((p) => labels.map((l) => p.probabilities[l])),
     })
-    tensors.push({ name: 'label', datatype: 'BYTES', shape: [labelled.length], data: labelled.map((p) => p.label) })
+    tensors.set('label', { shape: [labelled.length], data: labelled.map((p) => p.label) })
   } else {
     for (const info of outputs) {
       const rows = predictions.map((p) => (outputs.length === 1 ? p : (p as Record<string, unknown>)[info.name]))
       const value = batched ? rows : rows[0]
       const shape = (shapeOf(value) as { shape: number[] }).shape
-      tensors.push({ name: info.name, datatype: DATATYPES[info.type], shape, data: [value].flat(Infinity) })
+      const data: unknown[] = []
+      flattenInto(value, data, 0, info.type === 'bool' ? Boolean : (x) => x)
+      tensors.set(info.name, { shape, data })
     }
   }
-  return { model_name: model.name, model_version: model.version, ...(id ? { id } : {}), outputs: tensors }
+  const parts: Buffer[] = []
+  const encoded = selectOutputs(request, model).map(({ meta, binary }) => {
+    const { shape, data } = tensors.get(meta.name)!
+    if (!binary) return { name: meta.name, datatype: meta.datatype, shape, data }
+    const part = toBinary(data, ORT_TYPES[meta.datatype])
+    parts.push(part)
+    return { name: meta.name, datatype: meta.datatype, shape, parameters: { binary_data_size: part.length } }
+  })
+  const header = {
+    model_name: model.name,
+    model_version: model.version,
+    ...(request.id !== undefined ? { id: request.id } : {}),
+    outputs: encoded,
+  }
+  return { header, parts }
 }
 
-function invalid(path: string, message: string): CarafeError {
-  return new CarafeError('INVALID_INPUT', `${path}: ${message}`, [{ path: `/body${path}`, message }])
+function toBinary(data: unknown[], type: OrtType): Buffer {
+  if (type === 'string') return writeBytesElements(data as string[])
+  const element = ELEMENTS[type]
+  const out = Buffer.alloc(data.length * element.bytes)
+  const view = new DataView(out.buffer, out.byteOffset, out.length)
+  for (let i = 0; i < data.length; i++) element.write(view, i * element.bytes, data[i])
+  return out
 }

@@ -1,61 +1,104 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { Type } from 'typebox'
 import { CarafeError } from '../../errors.js'
+import type { ServedModel } from '../../serving/index.js'
 import type { AppDeps } from '../deps.js'
 import { predictOptionsFor } from '../predict-options.js'
-import { decodeV2, encodeV2, tensorMetadata, v2Inputs } from '../protocols/kserve-v2.js'
+import {
+  decodeV2,
+  encodeV2,
+  selectOutputs,
+  servesV2,
+  tensorMetadata,
+  v1OnlyMessage,
+  v2Inputs,
+  v2Outputs,
+} from '../protocols/kserve-v2.js'
+import { binaryResponse, HEADER_LENGTH } from '../protocols/v2-binary.js'
+import { parseInferRequest } from '../protocols/v2-request.js'
+import { inferBodyParsers, binaryPartOf } from './v2-body.js'
 import { MODEL_NAME } from './v1.js'
 
-const InferRequest = Type.Object({
-  id: Type.Optional(Type.String({ maxLength: 256 })),
-  inputs: Type.Array(
-    Type.Object({
-      name: Type.String(),
-      shape: Type.Array(Type.Integer({ minimum: 0 })),
-      datatype: Type.String(),
-      data: Type.Array(Type.Unknown()),
-    }),
-    { minItems: 1 },
-  ),
-})
+const VERSION = ':version(^[^/]+)'
+type Params = { name: string; version?: string }
 
-/** KServe V2 Open Inference Protocol: server and model metadata, and tensor inference. */
-export async function v2Routes(app: FastifyInstance, { config, registry }: AppDeps): Promise<void> {
-  app.get('/v2', async () => ({ name: 'carafe', version: '0.1.0', extensions: [] }))
+/** KServe V2 Open Inference Protocol: server and model metadata, readiness per version, and tensor inference. */
+export async function v2Routes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+  const serverMetadata = async () => ({ name: 'carafe', version: '0.1.0', extensions: ['binary_tensor_data'] })
+  app.get('/v2', serverMetadata)
+  app.get('/v2/', serverMetadata)
 
-  app.get<{ Params: { name: string } }>(`/v2/models/${MODEL_NAME}`, async (request) => {
-    const { descriptor } = registry.get(request.params.name)
-    const signature = descriptor.source.kind === 'onnx' ? descriptor.source.signature : undefined
+  const metadata = async (request: FastifyRequest<{ Params: Params }>) => {
+    const { descriptor } = modelAt(deps, request.params)
+    if (!servesV2(descriptor)) {
+      // a handler's JSON schema has no tensor form: said here and in the docs, and infer refuses it
+      return {
+        name: descriptor.name,
+        versions: [descriptor.version],
+        platform: 'carafe_handler',
+        inputs: [],
+        outputs: [],
+        parameters: { v2_infer: false, message: v1OnlyMessage(descriptor) },
+      }
+    }
     return {
       name: descriptor.name,
       versions: [descriptor.version],
-      platform: signature ? 'onnxruntime_onnx' : 'carafe_handler',
-      inputs: signature ? v2Inputs(descriptor).inputs.map(tensorMetadata) : [],
-      outputs: signature?.outputs.map(tensorMetadata) ?? [],
+      platform: 'onnxruntime_onnx',
+      inputs: v2Inputs(descriptor).inputs.map(tensorMetadata),
+      outputs: v2Outputs(descriptor),
     }
-  })
-
-  app.get<{ Params: { name: string } }>(`/v2/models/${MODEL_NAME}/ready`, async (request, reply) => {
-    const model = registry.get(request.params.name)
-    return reply.code(model.ready ? 200 : 503).send({ name: model.name, ready: model.ready })
-  })
-
-  async function infer(
-    request: FastifyRequest<{ Params: { name: string; version?: string }; Body: { id?: string } }>,
-    reply: FastifyReply,
-  ) {
-    const model = registry.get(request.params.name)
-    const { version } = request.params
-    if (version !== undefined && version !== model.descriptor.version) {
-      throw new CarafeError(
-        'MODEL_NOT_FOUND',
-        `Model "${model.name}" is served at version ${model.descriptor.version}, not ${version}`,
-      )
-    }
-    const instances = decodeV2(request.body, model.descriptor, config.maxInstances)
-    const predictions = await model.predict(instances, predictOptionsFor(request, reply))
-    return encodeV2(predictions, model.descriptor, request.body.id)
   }
-  app.post(`/v2/models/${MODEL_NAME}/infer`, { schema: { body: InferRequest } }, infer)
-  app.post(`/v2/models/${MODEL_NAME}/versions/:version(^[0-9]+)/infer`, { schema: { body: InferRequest } }, infer)
+  app.get(`/v2/models/${MODEL_NAME}`, metadata)
+  app.get(`/v2/models/${MODEL_NAME}/versions/${VERSION}`, metadata)
+
+  const ready = async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
+    const model = modelAt(deps, request.params)
+    return reply.code(model.ready ? 200 : 503).send({ name: model.name, ready: model.ready })
+  }
+  app.get(`/v2/models/${MODEL_NAME}/ready`, ready)
+  app.get(`/v2/models/${MODEL_NAME}/versions/${VERSION}/ready`, ready)
+
+  await app.register(async (infer) => {
+    inferBodyParsers(infer)
+    const handler = async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
+      const model = modelAt(deps, request.params)
+      if (!servesV2(model.descriptor)) throw new CarafeError('INVALID_INPUT', v1OnlyMessage(model.descriptor))
+      const inferRequest = parseInferRequest(request.body)
+      selectOutputs(inferRequest, model.descriptor) // an unknown output name is refused before the model runs
+      const instances = decodeV2(inferRequest, model.descriptor, deps.config.maxInstances, binaryPartOf(request))
+      const predictions = await model.predict(instances, predictOptionsFor(request, reply)).catch(inV2Terms)
+      const { header, parts } = encodeV2(predictions, model.descriptor, inferRequest)
+      if (parts.length === 0) return header
+      const { body, headerLength } = binaryResponse(header, parts)
+      return reply.header(HEADER_LENGTH, headerLength).type('application/octet-stream').send(body)
+    }
+    infer.post(`/v2/models/${MODEL_NAME}/infer`, handler)
+    infer.post(`/v2/models/${MODEL_NAME}/versions/${VERSION}/infer`, handler)
+  })
+}
+
+/** The served model, when the URL's version (if any) is the one served. */
+function modelAt({ registry }: AppDeps, { name, version }: Params): ServedModel {
+  const model = registry.get(name)
+  if (version !== undefined && version !== model.descriptor.version) {
+    throw new CarafeError(
+      'MODEL_NOT_FOUND',
+      `Model "${model.name}" is served at version ${model.descriptor.version}, not ${version}`,
+      [{ model: model.name, version, available: [model.descriptor.version] }],
+    )
+  }
+  return model
+}
+
+/** The schema check names an instance and a JSON pointer; over V2 that instance is a row of the input tensors. */
+function inV2Terms(error: unknown): never {
+  if (error instanceof CarafeError && error.code === 'INVALID_INPUT' && /^instance \d+ at /.test(error.message)) {
+    const problem = error.details?.[0] as { instance: number; path: string; message: string }
+    throw new CarafeError(
+      'INVALID_INPUT',
+      `row ${problem.instance} of the input tensors${problem.path === '/' ? '' : ` at ${problem.path}`}: ${problem.message}`,
+      error.details,
+    )
+  }
+  throw error
 }
