@@ -245,7 +245,9 @@ export class RedisJobStore implements JobStore {
     this.#closing = true
     // in-process runs stop; #process puts them back to wait so the next start runs them again
     for (const { controller } of this.#running.values()) controller.abort(new CarafeError('SHUTTING_DOWN'))
-    await this.#worker?.close()
+    // Without Redis nothing can be handed back (and BullMQ's graceful close waits for it): runs that stopped keep
+    // their lock until it expires, and BullMQ's stalled-job check gives them to the next worker.
+    await this.#worker?.close(this.#client.status !== 'ready')
     await this.#queue.close()
     this.#patient?.disconnect()
     this.#client.disconnect()
