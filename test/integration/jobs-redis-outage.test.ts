@@ -94,7 +94,12 @@ async function call(method: string, url: string, body?: unknown) {
     throw new Error(`${method} ${new URL(url).pathname}: no answer within ${CLIENT_GIVES_UP_MS} ms (${error.message})`)
   })
   const text = await response.text()
-  return { status: response.status, body: text ? JSON.parse(text) : undefined, ms: Date.now() - started }
+  return {
+    status: response.status,
+    body: text ? JSON.parse(text) : undefined,
+    retryAfter: response.headers.get('retry-after'),
+    ms: Date.now() - started,
+  }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -134,6 +139,7 @@ test('Redis stopped and started under job load: 503 JOBS_UNAVAILABLE while down,
   const submit = await call('POST', jobsUrl, { instances: [{ tag: 'refused-0' }], webhook: hooks.url })
   assert.equal(submit.status, 503, JSON.stringify(submit.body))
   assert.equal(submit.body.error.code, 'JOBS_UNAVAILABLE')
+  assert.equal(submit.retryAfter, '1')
   const poll = await call('GET', `${server.url}/v1/jobs/${ids[0]}`)
   assert.equal(poll.status, 503)
   assert.equal(poll.body.error.code, 'JOBS_UNAVAILABLE')
