@@ -14,6 +14,7 @@ const MODEL = fixture('handlers/records-runs.ts')
 const SECRET = 'outage-test-secret'
 const CLIENT_GIVES_UP_MS = 5000 // a submit that hangs (the old behaviour: 5-12 s) fails the test, never blocks it
 const JOBS = 4
+const LOCK_MS = 2000 // shorter than the outage below, long enough that a busy machine does not stall a healthy run
 const OUTAGE_MARK = 'Redis is unavailable'
 const missing = redisServerMissing()
 
@@ -35,7 +36,7 @@ async function serve(
   const runsFile = join(dir, 'runs.txt')
   writeFileSync(runsFile, '')
   // a lock shorter than the outage: a job that finishes while Redis is down has lost its lock when Redis returns
-  const jobs = `${redis.url}?prefix=${encodeURIComponent(`carafe-test:${randomUUID()}`)}&lockDuration=1000&stalledInterval=500`
+  const jobs = `${redis.url}?prefix=${encodeURIComponent(`carafe-test:${randomUUID()}`)}&lockDuration=${LOCK_MS}&stalledInterval=${LOCK_MS / 2}`
   const child: ChildProcess = spawn(
     process.execPath,
     [CLI, 'serve', MODEL, '--port', '0', '--jobs', jobs, '--data-dir', dir],
@@ -175,7 +176,7 @@ test('Redis stopped and started under job load: 503 JOBS_UNAVAILABLE while down,
   )
   for (const id of [...ids, after])
     await until(`webhook of ${id}`, async () => (hooks.deliveries.get(id) ? true : undefined))
-  await sleep(3000) // several stalled-job checks (every 500 ms): time for a second run or webhook to show, if any
+  await sleep(3 * LOCK_MS) // several stalled-job checks: time for a second run or webhook to show, if any
 
   const runs = server.runs().filter((tag) => tag !== 'warm-up' && tag !== 'sync')
   for (let i = 0; i < JOBS; i++)
