@@ -219,7 +219,8 @@ export class RedisJobStore implements JobStore {
 
   start(processor: JobProcessor): void {
     if (this.#worker || this.#closing) return
-    this.#patient = new Redis(workerOptions(this.#options.url))
+    // auto-pipelined like the producer: a run's start check and outcome write join the other commands of their tick
+    this.#patient = new Redis({ ...workerOptions(this.#options.url), enableAutoPipelining: true })
     this.#patient.on('error', (error: Error) => this.#failed(error, 'worker'))
     this.#worker = new Worker<JobData, null>(QUEUE, (job, token) => this.#process(job, processor, token), {
       connection: workerOptions(this.#options.url) as ConnectionOptions,
