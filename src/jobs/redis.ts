@@ -165,7 +165,6 @@ export class RedisJobStore implements JobStore {
         removeOnComplete: retention,
         removeOnFail: retention,
       })
-      this.#counts.changed()
       if (idempotencyKey === undefined) return this.#record(job, 'queued')
       // BullMQ leaves an existing job of that id as it is: its stored body hash tells a replay from a reuse of the key
       const existing = await this.#read(id)
@@ -210,7 +209,6 @@ export class RedisJobStore implements JobStore {
       if (!(await this.#claim(this.#client, record))) return this.#read(id)
       this.#running.get(id)?.controller.abort()
       this.#options.onFinished?.(record)
-      this.#counts.changed()
       // a queued job leaves the wait list; 0 when a worker just took it, whose run then sees the final record
       if (current.status === 'queued') await this.#queue.remove(id).catch((error) => this.#failed(error, 'queue'))
       return record
@@ -244,6 +242,7 @@ export class RedisJobStore implements JobStore {
 
   async close(): Promise<void> {
     this.#closing = true
+    this.#counts.stop()
     // in-process runs stop; #process puts them back to wait so the next start runs them again
     for (const { controller } of this.#running.values()) controller.abort(new CarafeError('SHUTTING_DOWN'))
     // Without Redis nothing can be handed back (and BullMQ's graceful close waits for it): runs that stopped keep
@@ -284,7 +283,6 @@ export class RedisJobStore implements JobStore {
   async #settle(record: JobRecord, by: string): Promise<boolean> {
     if (!(await this.#claim(this.#patient!, record, by))) return false
     this.#options.onFinished?.(record)
-    this.#counts.changed()
     return true
   }
 
