@@ -10,6 +10,7 @@ export type {
   JobStatus,
   JobStore,
   JobSubmission,
+  JobStoreHealth,
   JobRunOptions,
 } from './store.js'
 export { jobView } from './view.js'

@@ -2,14 +2,12 @@ import { resolve } from 'node:path'
 import type { Config } from '../config/index.js'
 import { EmbeddedJobStore } from './embedded.js'
 import { RedisJobStore } from './redis.js'
+import type { JobsLog } from './redis-health.js'
 import type { JobFinished, JobStore } from './store.js'
 import { deliverWebhook } from './webhook.js'
 
 /** The store the config names: 'embedded' (the default) keeps jobs under dataDir. */
-export async function openJobStore(
-  config: Readonly<Config>,
-  log?: { warn(obj: unknown, msg: string): void },
-): Promise<JobStore> {
+export async function openJobStore(config: Readonly<Config>, log?: JobsLog): Promise<JobStore> {
   // delivery runs in the background; a server restart mid-retry does not resend (at-most-once after the first try)
   const onFinished: JobFinished = (job) => {
     if (job.webhook && config.webhookSecret) void deliverWebhook(job, config.webhookSecret, log)
@@ -28,6 +26,7 @@ export async function openJobStore(
       concurrency: config.jobConcurrency,
       retentionMs: config.jobRetentionMs,
       onFinished,
+      log,
     })
   }
   throw new Error(

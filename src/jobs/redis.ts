@@ -1,15 +1,19 @@
 import { randomUUID } from 'node:crypto'
-import { Queue, UnrecoverableError, WaitingError, Worker, type ConnectionOptions, type Job } from 'bullmq'
+import { type ConnectionOptions, Queue, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq'
 import { Redis } from 'ioredis'
 import { CarafeError, isErrorCode } from '../errors.js'
+import { idempotentJobId, isConnectionError, producerOptions, workerOptions } from './redis-connection.js'
+import { type JobsLog, RedisHealth } from './redis-health.js'
+import { RedisJobCounts } from './redis-counts.js'
 import {
-  JOB_STATUSES,
+  isFinal,
   type JobError,
   type JobFinished,
   type JobRecord,
   type JobProcessor,
   type JobStatus,
   type JobStore,
+  type JobStoreHealth,
   type JobSubmission,
 } from './store.js'
 
@@ -24,6 +28,8 @@ export interface RedisOptions {
   /** A dead worker's job is taken back after this long (BullMQ lockDuration / stalledInterval). */
   lockDurationMs?: number
   stalledIntervalMs?: number
+  /** Outages (one warning each) and other Redis errors. */
+  log?: JobsLog
 }
 
 interface JobData {
@@ -32,28 +38,22 @@ interface JobData {
   webhook?: string
   idempotencyKey?: string
   bodyHash?: string
-  error?: JobError
 }
+
+/** The first final outcome of a job, as stored; `by` tells a claim that was sent twice from a lost one. */
+type FinalRecord = JobRecord & { by?: string }
 
 const QUEUE = 'carafe-jobs'
 const CANCEL_POLL_MS = 250 // how late a worker in another process notices a cancel
+// The final record also stops a second run of the job (after a stall), so it outlives BullMQ's stalled-job recovery
+// (lockDuration + stalledInterval, 30 s each by default) even when jobRetentionMs is 0.
+const MIN_FINAL_TTL_MS = 120_000
+const OPEN_WAIT_MS = 2000 // start() without Redis: wait this long for a first connection, then serve and say so
 
-export function redisConnection(url: string): ConnectionOptions {
-  const u = new URL(url)
-  return {
-    host: u.hostname,
-    port: Number(u.port || 6379),
-    db: Number(u.pathname.slice(1) || 0),
-    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
-    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
-    maxRetriesPerRequest: null, // BullMQ workers need it
-  }
-}
-
-/** A finished job says so in its hash: finishedOn, with failedReason (or our error) when it failed. */
-function finishedState(job: Job<JobData, unknown[]>): JobStatus | undefined {
+/** A finished job says so in its hash: finishedOn, with failedReason when BullMQ itself failed it (stalled too often). */
+function finishedState(job: Job<JobData, null>): JobStatus | undefined {
   if (!job.finishedOn) return undefined
-  return job.failedReason || job.data.error ? 'failed' : 'succeeded'
+  return job.failedReason ? 'failed' : 'succeeded'
 }
 
 const STATE: Record<string, JobStatus> = {
@@ -66,28 +66,48 @@ const STATE: Record<string, JobStatus> = {
   failed: 'failed',
 }
 
-/** Jobs in Redis through BullMQ: any number of servers and `carafe worker`s share one queue. */
+/**
+ * Jobs in Redis through BullMQ: any number of servers and `carafe worker`s share one queue. A job's final outcome
+ * (succeeded, failed or canceled) is one key written with SET NX: whoever writes it first wins, sends the only
+ * webhook, and a later run or cancel reads it instead.
+ */
 export class RedisJobStore implements JobStore {
-  readonly #queue: Queue<JobData, unknown[]>
+  readonly #queue: Queue<JobData, null>
   readonly #options: RedisOptions
-  /** Our own keys (cancel flags, idempotency keys); BullMQ keeps its connections to itself. */
+  /** The producer connection (shared with the Queue): fails fast while Redis is away. */
   readonly #client: Redis
   readonly #prefix: string
+  readonly #health: RedisHealth
+  readonly #counts: RedisJobCounts
   readonly #running = new Map<string, { controller: AbortController; progress: number }>()
-  /** Status of the jobs this process has seen, for the synchronous stats(). */
-  readonly #seen = new Map<string, { model: string; status: JobStatus }>()
-  #worker: Worker<JobData, unknown[]> | undefined
+  #worker: Worker<JobData, null> | undefined
+  /** The worker side's own keys: waits for Redis like the Worker does, so a finished run is recorded after an outage. */
+  #patient: Redis | undefined
   #closing = false
 
-  private constructor(queue: Queue<JobData, unknown[]>, client: Redis, options: RedisOptions, prefix: string) {
+  private constructor(
+    queue: Queue<JobData, null>,
+    client: Redis,
+    options: RedisOptions,
+    prefix: string,
+    health: RedisHealth,
+  ) {
     this.#queue = queue
     this.#client = client
     this.#options = options
     this.#prefix = prefix
+    this.#health = health
+    this.#counts = new RedisJobCounts(
+      queue,
+      () => this.#client.status === 'ready',
+      (error) => this.#failed(error, 'queue'),
+    )
   }
 
+  /** Never hangs on a Redis that is down: waits OPEN_WAIT_MS at most, then serves (job routes answer 503 until it returns). */
   static async open(options: RedisOptions): Promise<RedisJobStore> {
-    const query = new URL(options.url).searchParams
+    const url = new URL(options.url)
+    const query = url.searchParams
     const prefix = options.prefix ?? (query.get('prefix') || 'carafe')
     const ms = (name: string) => (Number(query.get(name)) > 0 ? Number(query.get(name)) : undefined)
     options = {
@@ -95,50 +115,42 @@ export class RedisJobStore implements JobStore {
       lockDurationMs: options.lockDurationMs ?? ms('lockDuration'),
       stalledIntervalMs: options.stalledIntervalMs ?? ms('stalledInterval'),
     }
-    // Auto-pipelining sends the commands of one tick in one socket write: the profile under the job bench showed the
-    // per-command write as the largest cost. Not for the worker, whose connection blocks.
-    const pipelined = { ...redisConnection(options.url), enableAutoPipelining: true }
-    const queue = new Queue<JobData, unknown[]>(QUEUE, { connection: pipelined, prefix })
-    const client = new Redis(pipelined as object)
-    client.on('error', () => undefined) // ioredis reconnects; a failing call rejects on its own
-    await queue.waitUntilReady()
-    return new RedisJobStore(queue, client, options, prefix)
+    const health = new RedisHealth(`${url.hostname}:${url.port || 6379}${url.pathname}`, options.log)
+    const client = new Redis(producerOptions(options.url))
+    client.on('error', (error: Error) => health.failed(error, 'queue'))
+    client.on('ready', () => health.ready())
+    // skipVersionCheck: the version check's INFO could fail after 'ready' and leave the Queue broken for good
+    const queue = new Queue<JobData, null>(QUEUE, { connection: client, prefix, skipVersionCheck: true })
+    queue.on('error', (error) => health.failed(error, 'queue'))
+    const store = new RedisJobStore(queue, client, options, prefix, health)
+    await store.#firstConnection()
+    return store
   }
 
-  #key(kind: 'canceled' | 'idem', id: string) {
-    return `${this.#prefix}:${QUEUE}:carafe-${kind}:${id}`
+  async #firstConnection(): Promise<void> {
+    if (this.#client.status === 'ready') return
+    let done: () => void = () => undefined
+    const settled = new Promise<void>((resolve) => (done = resolve))
+    const timer = setTimeout(done, OPEN_WAIT_MS)
+    this.#client.once('ready', done)
+    this.#client.once('error', done) // refused: no use waiting, the warning is logged
+    await settled
+    clearTimeout(timer)
+    this.#client.off('ready', done)
+    this.#client.off('error', done)
+  }
+
+  #key(id: string) {
+    return `${this.#prefix}:${QUEUE}:carafe-final:${id}`
+  }
+
+  get #finalTtlMs() {
+    return Math.max(this.#options.retentionMs, MIN_FINAL_TTL_MS)
   }
 
   async submit({ model, instances, webhook, idempotencyKey, bodyHash }: JobSubmission): Promise<JobRecord> {
     if (this.#closing) throw new CarafeError('SHUTTING_DOWN')
-    const id = randomUUID()
-    if (idempotencyKey !== undefined) {
-      const redis = this.#client
-      const claimed = await redis.set(
-        this.#key('idem', idempotencyKey),
-        JSON.stringify({ id, bodyHash }),
-        'PX',
-        this.#options.retentionMs,
-        'NX',
-      )
-      if (claimed !== 'OK') {
-        const existing = JSON.parse((await redis.get(this.#key('idem', idempotencyKey))) ?? '{}') as {
-          id?: string
-          bodyHash?: string
-        }
-        if (existing.bodyHash !== bodyHash)
-          throw new CarafeError(
-            'IDEMPOTENCY_CONFLICT',
-            `Idempotency-Key "${idempotencyKey}" was used for job ${existing.id} with a different body; use a new key`,
-          )
-        // the first submit may still be adding its job; wait for it briefly
-        for (let i = 0; i < 100; i++) {
-          const job = await this.get(existing.id!)
-          if (job) return job
-          await new Promise((resolve) => setTimeout(resolve, 20))
-        }
-      }
-    }
+    const id = idempotencyKey === undefined ? randomUUID() : idempotentJobId(idempotencyKey)
     const data: JobData = {
       model,
       instances,
@@ -146,138 +158,197 @@ export class RedisJobStore implements JobStore {
       ...(idempotencyKey !== undefined ? { idempotencyKey, bodyHash } : {}),
     }
     const retention = { age: Math.ceil(this.#options.retentionMs / 1000) }
-    const job = await this.#queue.add(model, data, {
-      jobId: id,
-      attempts: 1,
-      removeOnComplete: retention,
-      removeOnFail: retention,
+    return this.#call(async () => {
+      const job = await this.#queue.add(model, data, {
+        jobId: id,
+        attempts: 1,
+        removeOnComplete: retention,
+        removeOnFail: retention,
+      })
+      if (idempotencyKey === undefined) return this.#record(job, 'queued')
+      // BullMQ leaves an existing job of that id as it is: its stored body hash tells a replay from a reuse of the key
+      const existing = await this.#read(id)
+      if (!existing) return this.#record(job, 'queued') // already past its retention
+      if (existing.bodyHash !== bodyHash)
+        throw new CarafeError(
+          'IDEMPOTENCY_CONFLICT',
+          `Idempotency-Key "${idempotencyKey}" was used for job ${existing.id} with a different body; use a new key`,
+        )
+      return existing
     })
-    this.#seen.set(id, { model, status: 'queued' })
-    return this.#record(job, 'queued')
   }
 
-  async get(id: string): Promise<JobRecord | undefined> {
-    // one round trip for most polls: the cancel flag and the job hash together, and the state read from the hash
-    const [canceled, job] = await Promise.all([this.#client.get(this.#key('canceled', id)), this.#queue.getJob(id)])
-    if (canceled) return this.#note(JSON.parse(canceled) as JobRecord)
+  get(id: string): Promise<JobRecord | undefined> {
+    return this.#call(() => this.#read(id))
+  }
+
+  async #read(id: string): Promise<JobRecord | undefined> {
+    // one round trip for most polls: the final record and the job hash together, the state read from the hash
+    const [final, job] = await Promise.all([this.#client.get(this.#key(id)), this.#queue.getJob(id)])
+    if (final) return this.#final(final)
     if (!job) return undefined
     const known = finishedState(job)
-    if (known || !job.processedOn) return this.#note(this.#record(job, known ?? 'queued'))
-    // Taken: running, or back in the wait list after a stalled run; only BullMQ's getState tells. If it says finished,
-    // the hash we read is older than that: read it again for the result.
+    if (known || !job.processedOn) return this.#record(job, known ?? 'queued')
+    // Taken: running, or back in the wait list after a stalled run; only BullMQ's getState tells. If it says
+    // finished, the final record was written after our first read.
     const state = STATE[await job.getState()] ?? 'queued'
-    if (state !== 'succeeded' && state !== 'failed') return this.#note(this.#record(job, state))
-    const now = await this.#queue.getJob(id)
-    return now ? this.#note(this.#record(now, finishedState(now) ?? state)) : undefined
+    if (state !== 'succeeded' && state !== 'failed') return this.#record(job, state)
+    const now = await this.#client.get(this.#key(id))
+    if (now) return this.#final(now)
+    const again = await this.#queue.getJob(id)
+    return again ? this.#record(again, finishedState(again) ?? state) : undefined
   }
 
-  async cancel(id: string): Promise<JobRecord | undefined> {
-    const current = await this.get(id)
-    if (!current || current.status === 'succeeded' || current.status === 'failed' || current.status === 'canceled')
-      return current
-    const record: JobRecord = { ...current, status: 'canceled', finishedAt: new Date().toISOString() }
-    delete record.result
-    // the flag first: a worker that takes the job in between sees it and discards the run
-    await this.#client.set(this.#key('canceled', id), JSON.stringify(record), 'PX', this.#options.retentionMs)
-    if (current.status === 'queued') await this.#queue.remove(id).catch(() => undefined) // 0 when it just became active: the flag covers it
-    this.#running.get(id)?.controller.abort()
-    this.#options.onFinished?.(record)
-    return this.#note(record)
+  cancel(id: string): Promise<JobRecord | undefined> {
+    return this.#call(async () => {
+      const current = await this.#read(id)
+      if (!current || isFinal(current.status)) return current
+      const record: JobRecord = { ...current, status: 'canceled', finishedAt: new Date().toISOString() }
+      delete record.result
+      // finished while we read: its outcome (and result) stands, and its run sent the webhook
+      if (!(await this.#claim(this.#client, record))) return this.#read(id)
+      this.#running.get(id)?.controller.abort()
+      this.#options.onFinished?.(record)
+      // a queued job leaves the wait list; 0 when a worker just took it, whose run then sees the final record
+      if (current.status === 'queued') await this.#queue.remove(id).catch((error) => this.#failed(error, 'queue'))
+      return record
+    })
   }
 
   start(processor: JobProcessor): void {
     if (this.#worker || this.#closing) return
-    this.#worker = new Worker<JobData, unknown[]>(QUEUE, (job, token) => this.#process(job, processor, token), {
-      connection: redisConnection(this.#options.url),
+    // auto-pipelined like the producer: a run's start check and outcome write join the other commands of their tick
+    this.#patient = new Redis({ ...workerOptions(this.#options.url), enableAutoPipelining: true })
+    this.#patient.on('error', (error: Error) => this.#failed(error, 'worker'))
+    this.#worker = new Worker<JobData, null>(QUEUE, (job, token) => this.#process(job, processor, token), {
+      connection: workerOptions(this.#options.url) as ConnectionOptions,
       prefix: this.#prefix,
       concurrency: this.#options.concurrency,
       ...(this.#options.lockDurationMs ? { lockDuration: this.#options.lockDurationMs } : {}),
       ...(this.#options.stalledIntervalMs ? { stalledInterval: this.#options.stalledIntervalMs } : {}),
     })
-    this.#worker.on('error', () => undefined) // connection errors are retried by ioredis; do not crash the process
+    // connection errors while Redis is away are one warning per outage; a job that lost its lock is a warning each
+    this.#worker.on('error', (error) => this.#failed(error, 'worker'))
   }
 
-  stats(model: string) {
-    const counts = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>
-    for (const job of this.#seen.values()) if (job.model === model) counts[job.status]++
-    return { counts, queueDepth: counts.queued }
+  /** Counts for the whole queue (every model shares it), from BullMQ's own counts, refreshed in the background. */
+  stats(_model: string) {
+    return this.#counts.read()
+  }
+
+  health(): JobStoreHealth {
+    return this.#health.health(this.#client.status === 'ready')
   }
 
   async close(): Promise<void> {
     this.#closing = true
+    this.#counts.stop()
     // in-process runs stop; #process puts them back to wait so the next start runs them again
     for (const { controller } of this.#running.values()) controller.abort(new CarafeError('SHUTTING_DOWN'))
-    await this.#worker?.close()
+    // Without Redis nothing can be handed back (and BullMQ's graceful close waits for it): runs that stopped keep
+    // their lock until it expires, and BullMQ's stalled-job check gives them to the next worker.
+    await this.#worker?.close(this.#client.status !== 'ready')
     await this.#queue.close()
+    this.#patient?.disconnect()
     this.#client.disconnect()
   }
 
-  async #process(job: Job<JobData, unknown[]>, processor: JobProcessor, token: string | undefined): Promise<unknown[]> {
+  /** Redis calls behind HTTP: refused at once while disconnected, and a lost connection is JOBS_UNAVAILABLE (503). */
+  async #call<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#client.status !== 'ready') throw unavailable()
+    try {
+      return await fn()
+    } catch (error) {
+      if (error instanceof CarafeError || !(isConnectionError(error) || this.#client.status !== 'ready')) throw error
+      this.#failed(error as Error, 'queue')
+      throw unavailable()
+    }
+  }
+
+  #failed(error: unknown, connection: string): void {
+    this.#health.failed(error instanceof Error ? error : new Error(String(error)), connection)
+  }
+
+  /** Write the job's final outcome unless one is there; true when this write is it. */
+  async #claim(redis: Redis, record: JobRecord, by: string = randomUUID()): Promise<boolean> {
+    const key = this.#key(record.id)
+    const stored: FinalRecord = { ...record, instances: [], by }
+    if ((await redis.set(key, JSON.stringify(stored), 'PX', this.#finalTtlMs, 'NX')) === 'OK') return true
+    // the patient connection resends a write whose answer an outage lost: then the record there is ours
+    const existing = await redis.get(key)
+    return existing !== null && (JSON.parse(existing) as FinalRecord).by === by
+  }
+
+  /** A run's outcome: the webhook is sent only when this run's outcome is the job's (not canceled first). */
+  async #settle(record: JobRecord, by: string): Promise<boolean> {
+    if (!(await this.#claim(this.#patient!, record, by))) return false
+    this.#options.onFinished?.(record)
+    return true
+  }
+
+  async #process(job: Job<JobData, null>, processor: JobProcessor, token: string | undefined): Promise<null> {
     const id = job.id!
-    const canceledKey = this.#key('canceled', id)
-    if (await this.#client.exists(canceledKey)) return [] // canceled in the race with remove(); its canceled record wins
+    const patient = this.#patient!
+    const finalKey = this.#key(id)
+    // canceled, or finished by an earlier run whose completion BullMQ lost (its lock expired during an outage)
+    if (await patient.exists(finalKey)) return null
     const run = { controller: new AbortController(), progress: 0 }
+    const by = randomUUID()
     this.#running.set(id, run)
-    this.#seen.set(id, { model: job.data.model, status: 'running' })
     const poll = setInterval(() => {
-      void this.#client.exists(canceledKey).then(
+      if (this.#client.status !== 'ready') return // the outage is logged by the connections
+      this.#client.exists(finalKey).then(
         (n) => {
           if (n) run.controller.abort()
         },
-        () => undefined,
+        (error) => this.#failed(error, 'queue'),
       )
     }, CANCEL_POLL_MS).unref()
+    const record = this.#record(job, 'running')
     try {
-      const record = this.#record(job, 'running')
       const result = await processor(record, {
         signal: run.controller.signal,
         onProgress: (fraction) => {
           run.progress = fraction
-          void job.updateProgress(fraction).catch(() => undefined)
+          void job.updateProgress(fraction).catch((error) => this.#failed(error, 'worker'))
         },
       })
-      if (!run.controller.signal.aborted)
-        this.#finished({ ...record, status: 'succeeded', result, progress: 1, finishedAt: new Date().toISOString() })
-      return run.controller.signal.aborted ? [] : result
+      await this.#settle(
+        { ...record, status: 'succeeded', result, progress: 1, finishedAt: new Date().toISOString() },
+        by,
+      )
+      return null
     } catch (error) {
-      if (this.#closing && !(await this.#client.exists(canceledKey))) {
+      const finished = await patient.exists(finalKey)
+      if (this.#closing && !finished) {
         await job.moveToWait(token)
         throw new WaitingError()
       }
-      if (run.controller.signal.aborted) return [] // canceled: the canceled record is what get() returns
+      if (finished) return null // canceled: the canceled record is the outcome
       const code = (error as CarafeError).code
       const jobError: JobError = {
         code: isErrorCode(code) ? code : 'PREDICTION_FAILED',
         message: (error as Error).message,
       }
-      await job.updateData({ ...job.data, error: jobError })
-      this.#finished({ ...this.#record(job, 'failed'), error: jobError, finishedAt: new Date().toISOString() })
-      throw new UnrecoverableError(jobError.message) // no BullMQ retries: a failed prediction fails the job
+      const failed = { ...record, status: 'failed' as const, error: jobError, finishedAt: new Date().toISOString() }
+      if (await this.#settle(failed, by)) throw new UnrecoverableError(jobError.message) // BullMQ counts it as failed
+      return null
     } finally {
       clearInterval(poll)
       this.#running.delete(id)
     }
   }
 
-  #finished(record: JobRecord): void {
-    this.#note(record)
-    this.#options.onFinished?.(record)
-  }
-
-  #note(record: JobRecord): JobRecord {
-    this.#seen.set(record.id, { model: record.model, status: record.status })
+  #final(stored: string): JobRecord {
+    const { by: _by, ...record } = JSON.parse(stored) as FinalRecord
     return record
   }
 
-  #record(job: Job<JobData, unknown[]>, status: JobStatus): JobRecord {
-    const { model, instances, webhook, idempotencyKey, bodyHash, error } = job.data
+  #record(job: Job<JobData, null>, status: JobStatus): JobRecord {
+    const { model, instances, webhook, idempotencyKey, bodyHash } = job.data
     const local = this.#running.get(job.id!)
     const progress =
-      status === 'succeeded'
-        ? 1
-        : status === 'queued'
-          ? 0
-          : (local?.progress ?? (typeof job.progress === 'number' ? job.progress : 0))
+      status === 'queued' ? 0 : (local?.progress ?? (typeof job.progress === 'number' ? job.progress : 0))
     return {
       id: job.id!,
       model,
@@ -286,8 +357,7 @@ export class RedisJobStore implements JobStore {
       progress,
       createdAt: new Date(job.timestamp).toISOString(),
       attempts: job.attemptsStarted ?? job.attemptsMade,
-      ...(status === 'succeeded' ? { result: job.returnvalue } : {}),
-      ...(status === 'failed' ? { error: error ?? { code: 'PREDICTION_FAILED', message: job.failedReason } } : {}),
+      ...(status === 'failed' ? { error: { code: 'PREDICTION_FAILED', message: job.failedReason } } : {}),
       ...(webhook ? { webhook } : {}),
       ...(idempotencyKey !== undefined ? { idempotencyKey, bodyHash } : {}),
       ...(job.processedOn ? { startedAt: new Date(job.processedOn).toISOString() } : {}),
@@ -295,3 +365,5 @@ export class RedisJobStore implements JobStore {
     }
   }
 }
+
+const unavailable = () => new CarafeError('JOBS_UNAVAILABLE', undefined, undefined, 1)

@@ -47,6 +47,16 @@ export type JobProcessor = (job: JobRecord, options: JobRunOptions) => Promise<u
 /** Called once a job reaches a final status (webhooks, metrics). */
 export type JobFinished = (job: JobRecord) => void
 
+/** Whether the store can take and answer jobs now; /readyz shows it (sync prediction does not depend on it). */
+export interface JobStoreHealth {
+  store: string
+  available: boolean
+  /** The code job routes answer while unavailable. */
+  code?: ErrorCode
+  since?: string
+  error?: string
+}
+
 /** Where background jobs live and how they are dispatched; embedded (file) and redis (BullMQ) implement it. */
 export interface JobStore {
   /**
@@ -61,6 +71,8 @@ export interface JobStore {
   start(processor: JobProcessor): void
   /** Counts by status for one model, and how many wait. */
   stats(model: string): { counts: Record<JobStatus, number>; queueDepth: number }
+  /** Absent: always available (the embedded store has nothing to lose contact with). */
+  health?(): JobStoreHealth
   close(): Promise<void>
 }
 
