@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
+import { VERSION } from '../../config/index.js'
 import { CarafeError } from '../../errors.js'
 import type { AppDeps } from '../deps.js'
 import { predictOptionsFor } from '../predict-options.js'
@@ -21,7 +22,7 @@ const InferRequest = Type.Object({
 
 /** KServe V2 Open Inference Protocol: server and model metadata, and tensor inference. */
 export async function v2Routes(app: FastifyInstance, { config, registry }: AppDeps): Promise<void> {
-  app.get('/v2', async () => ({ name: 'carafe', version: '0.1.0', extensions: [] }))
+  app.get('/v2', async () => ({ name: 'carafe', version: VERSION, extensions: [] }))
 
   app.get<{ Params: { name: string } }>(`/v2/models/${MODEL_NAME}`, async (request) => {
     const { descriptor } = registry.get(request.params.name)
