@@ -177,11 +177,17 @@ defineModel({ name: 'x', input: {}, output: {}, predict: 42 })
   })
 })
 
-test('npx carafe in this clone runs the built CLI and does not rebuild dist/', async () => {
+test('the first npx carafe in this clone runs the built CLI and does not rebuild dist/', async (t) => {
   const built = join(ROOT, 'dist', 'src', 'cli', 'index.js')
   const before = (await stat(built)).mtimeMs
-  // npx links this folder into its cache and runs its prepare script each time; prepare must not build from npx
-  const { stdout } = await run('npx', ['--yes', 'carafe', '--version'], { cwd: ROOT })
+  // npx links this folder into its cache and runs its prepare script the first time: an empty cache makes this the
+  // first time, and prepare must not build from npx
+  const cache = await mkdtemp(join(tmpdir(), 'carafe-npx-cache-'))
+  t.after(() => rm(cache, { recursive: true, force: true }))
+  const { stdout } = await run('npx', ['--yes', 'carafe', '--version'], {
+    cwd: ROOT,
+    env: { ...process.env, npm_config_cache: cache },
+  })
   const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8'))
   assert.equal(stdout.trim(), pkg.version)
   assert.equal((await stat(built)).mtimeMs, before, 'dist/ was not rewritten')
