@@ -11,7 +11,8 @@ CHROMIUM=${CARAFE_CHROMIUM:-/usr/bin/chromium}
 FONT=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 REDIS_PORT=6379
 
-can_apt() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; }
+have() { [ -x "$(command -v "$1")" ]; }
+can_apt() { [ "$(id -u)" = 0 ] && have apt-get; }
 
 redis_answers() {
   # bash's /dev/tcp, so no redis-cli is needed to ask
@@ -27,12 +28,13 @@ missing=() # Debian packages
 # a CARAFE_CHROMIUM of one's own is not apt's to install
 [ -x "$CHROMIUM" ] || [ "$CHROMIUM" != /usr/bin/chromium ] || missing+=(chromium)
 [ -f "$FONT" ] || missing+=(fonts-dejavu-core)
-redis_answers || command -v redis-server >/dev/null || missing+=(redis-server)
+redis_answers || have redis-server || missing+=(redis-server)
 
 if [ ${#missing[@]} -gt 0 ] && can_apt; then
   echo "test-deps: installing ${missing[*]} from Debian (apt-get)"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  log=${TMPDIR:-/tmp}/carafe-test-deps-apt.log
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1 ||
+    echo "test-deps: apt-get could not install ${missing[*]} (see $log)" >&2
 fi
 
 if [ ! -x "$CHROMIUM" ]; then
@@ -45,7 +47,7 @@ if [ ! -f "$FONT" ]; then
 fi
 
 if ! redis_answers; then
-  if command -v redis-server >/dev/null; then
+  if have redis-server; then
     echo "test-deps: starting redis-server on 127.0.0.1:$REDIS_PORT (no persistence)"
     redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no >/dev/null || true
     for _ in $(seq 50); do redis_answers && break; sleep 0.1; done
