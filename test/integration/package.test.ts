@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -79,7 +79,7 @@ test('npm pack → npm ci in an empty project: bin, serve, exports and types wor
   const project = join(dir, 'project')
   const tarball = `../${info!.filename}`
   const ours = JSON.parse(await readFile(join(ROOT, 'package-lock.json'), 'utf8'))
-  await run('mkdir', [project])
+  await mkdir(project)
   await writeFile(
     join(project, 'package.json'),
     // our overrides too (npm applies a dependency's own overrides to nothing), so the lock's pins stand
