@@ -14,6 +14,7 @@ COPY package.json package-lock.json .npmrc* ./
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/bin ./bin
+# examples/iris needs nothing more; the handler and OCR examples need the devDependencies, which are not here
 COPY --from=build /app/examples ./examples
 RUN useradd --system --uid 10001 carafe && mkdir -p /data /models && chown carafe /data
 USER carafe

@@ -1,11 +1,14 @@
 import { Command } from 'commander'
+import { VERSION } from '../config/index.js'
 import { serve } from './serve.js'
 import { client } from './client.js'
 import { openapi } from './openapi.js'
 import { addServeFlags } from './serve-flags.js'
 import { worker } from './worker.js'
 
-const program = new Command('carafe').description('Serve ONNX files and TypeScript predict functions over HTTP')
+const program = new Command('carafe')
+  .description('Serve ONNX files and TypeScript predict functions over HTTP')
+  .version(VERSION)
 
 addServeFlags(
   program

@@ -21,7 +21,7 @@ export async function buildApp(deps: AppDeps & { logger: FastifyBaseLogger }): P
     genReqId: requestIdFor,
     // during shutdown our routes answer SHUTTING_DOWN in our envelope, instead of Fastify's bare closing 503
     return503OnClosing: false,
-    // Fastify's default Ajv coerces "5.1" into 5.1 (STYLE gotcha 1)
+    // Fastify's default Ajv coerces "5.1" into 5.1 (coerceTypes: 'array'); we refuse it
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } },
     // bad percent-encoding and over-long path segments are refused by the router, before our error handler
     frameworkErrors: replyWithError,
@@ -61,7 +61,7 @@ export async function buildApp(deps: AppDeps & { logger: FastifyBaseLogger }): P
   return app
 }
 
-/** 405 with Allow when the path exists under other methods (Fastify answers 404 for those; STYLE gotcha 5). */
+/** 405 with Allow when the path exists under other methods (Fastify answers 404 for those). */
 function notFound(app: FastifyInstance, request: FastifyRequest): CarafeError {
   const url = request.url.split('?')[0]
   const allowed = ALL_METHODS.filter((method) => method !== request.method && app.findRoute({ method, url }) !== null)

@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { CarafeError, ERRORS, type ErrorCode } from '../errors.js'
 
-/** Fastify's own codes, translated once (STYLE gotcha 6). */
+/** Fastify's own codes, translated once. */
 const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'MALFORMED_JSON',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'MALFORMED_JSON',

@@ -9,7 +9,7 @@ export interface InstanceProblem {
   message: string
 }
 
-// No coercion: "5.1" in a number array is an error, not a number (STYLE gotcha 1). allErrors stays off (DoS).
+// No coercion: "5.1" in a number array is an error, not a number allErrors stays off (DoS).
 // strictNumbers: NaN and Infinity (JSON's 1e999) are not numbers; strict: false alone would turn that off.
 const ajv = new Ajv({
   coerceTypes: false,

@@ -35,7 +35,7 @@ function steeredRunner() {
   return { runner, started, release, aborted }
 }
 
-/** The JobStore behaviour, run against every implementation (STYLE habit 2). */
+/** The JobStore behaviour, run against every implementation. */
 export function jobStoreContract(name: string, place: () => Promise<JobStorePlace>): void {
   describe(`JobStore (${name})`, () => {
     async function withStore(fn: (store: JobStore, p: JobStorePlace) => Promise<void>) {

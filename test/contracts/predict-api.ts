@@ -11,7 +11,7 @@ export interface PredictApiCase {
   check?(predictions: unknown[]): void
 }
 
-/** One predict-API suite, run against every kind of model (habit 2). */
+/** One predict-API suite, run against every kind of model. */
 export function predictApiContract(kind: string, c: PredictApiCase): void {
   describe(`predict API (${kind})`, () => {
     let server: TestServer

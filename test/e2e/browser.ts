@@ -7,7 +7,7 @@ import { ROOT } from '../helpers/paths.js'
 export const CHROMIUM = process.env.CARAFE_CHROMIUM ?? '/usr/bin/chromium'
 export const ARTIFACTS = join(ROOT, 'artifacts')
 
-/** Debian's Chromium, headless; a missing binary fails the test (CI installs it: .ci/install-chromium.sh). */
+/** Debian's Chromium, headless; a missing binary fails the test (`npm test` installs it first when it can: scripts/test-deps.sh). */
 export async function launchBrowser(t: Pick<TestContext, 'after'>): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(

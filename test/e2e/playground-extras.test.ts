@@ -10,7 +10,7 @@ test('playground: a 401 asks for an API key, keeps it in sessionStorage and retr
   const browser = await launchBrowser(t)
   const server = await startServer(example('iris'), { t })
   const { page, requests } = await recordedPage(browser)
-  // auth lives in another branch: the browser sees a 401 envelope unless the key is sent, as the server will answer
+  // the route answers a 401 envelope unless the key is sent, as a server with API keys does
   const authorizations: (string | undefined)[] = []
   await page.route('**/v1/models/iris', async (route) => {
     const auth = route.request().headers().authorization

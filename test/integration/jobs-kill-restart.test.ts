@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -9,6 +9,7 @@ import { CLI, ROOT, fixture } from '../helpers/paths.js'
 import { get, post } from '../helpers/server.js'
 
 const JOBS = 24
+const JOB_CONCURRENCY = 2
 
 async function freePort(): Promise<number> {
   const server = createServer()
@@ -19,9 +20,14 @@ async function freePort(): Promise<number> {
 }
 
 async function startCli(dataDir: string, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [CLI, 'serve', fixture('handlers/slow-progress.ts'), '--port', String(port)], {
+  const child = spawn(process.execPath, [CLI, 'serve', fixture('handlers/waits-for-gate.ts'), '--port', String(port)], {
     cwd: ROOT,
-    env: { ...process.env, CARAFE_DATA_DIR: dataDir, CARAFE_JOB_CONCURRENCY: '2', CARAFE_LOG_LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      CARAFE_DATA_DIR: dataDir,
+      CARAFE_JOB_CONCURRENCY: String(JOB_CONCURRENCY),
+      CARAFE_LOG_LEVEL: 'warn',
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   })
   for (let i = 0; i < 600; i++) {
@@ -53,24 +59,31 @@ test('kill -9 with jobs queued and running: after a restart every accepted job s
     await rm(dataDir, { recursive: true, force: true })
   })
 
+  // The jobs wait on a gate file that opens only after the kill: however busy the machine, at the kill exactly
+  // JOB_CONCURRENCY jobs are running (one of them inside the handler) and the rest are queued.
+  const gate = join(dataDir, 'gate')
+  await mkdir(gate)
   const ids: string[] = []
   for (let i = 0; i < JOBS; i++) {
-    const { status, body } = await post(`${url}/v1/models/slow/jobs`, { instances: [{ ms: 300, tag: `job-${i}` }] })
+    const { status, body } = await post(`${url}/v1/models/gated/jobs`, { instances: [{ gate, tag: `job-${i}` }] })
     assert.equal(status, 202)
     ids.push(body.id)
   }
-  for (let i = 0; i < 200; i++) {
-    const { body } = await get(`${url}/v1/jobs/${ids[0]}`)
-    if (body.status === 'running') break
-    await new Promise((resolve) => setTimeout(resolve, 10))
+  let before: string[] = []
+  for (let i = 0; i < 1500; i++) {
+    const started = (await readdir(gate)).filter((name) => name.startsWith('started-'))
+    before = await Promise.all(ids.map(async (id) => (await get(`${url}/v1/jobs/${id}`)).body.status))
+    if (started.length > 0 && before.filter((s) => s === 'running').length === JOB_CONCURRENCY) break
+    await new Promise((resolve) => setTimeout(resolve, 20))
   }
-  const before = await Promise.all(ids.map(async (id) => (await get(`${url}/v1/jobs/${id}`)).body.status))
-  assert.ok(
-    before.includes('running') && before.includes('queued'),
-    `want running and queued jobs at the kill, got ${before}`,
+  assert.deepEqual(
+    [...before].sort(),
+    [...Array(JOB_CONCURRENCY).fill('running'), ...Array(JOBS - JOB_CONCURRENCY).fill('queued')].sort(),
+    `want ${JOB_CONCURRENCY} running and the rest queued at the kill, got ${before}`,
   )
   await killed(child)
 
+  await writeFile(join(gate, 'open'), '')
   child = await startCli(dataDir, port)
   const results: string[] = []
   for (const id of ids) {

@@ -9,12 +9,12 @@ import { ROOT } from '../helpers/paths.js'
 // The README's first command serves iris; its curl answers setosa then virginica with probabilities summing to 1.
 it('README: npm start serves iris and the documented request answers setosa, virginica', async (t) => {
   const readme = await readFile(join(ROOT, 'README.md'), 'utf8')
-  assert.match(readme, /npm install && npm start/)
+  assert.match(readme, /npm ci && npm start/)
   assert.match(readme, /npm test/)
   const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8'))
   assert.equal(pkg.scripts.start, 'node bin/carafe.js serve examples/iris')
   const ci = await readFile(join(ROOT, '.ci', 'run'), 'utf8')
-  assert.match(ci, /\nnpm test\n/, '.ci/run runs the README test command')
+  assert.match(ci, /\nnpm ci .*\nnpm test\n/, '.ci/run runs the README commands')
 
   const port = await freePort()
   // `npm start` with the port moved off 8080 by the environment, so the test never collides with a running server

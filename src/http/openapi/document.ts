@@ -1,4 +1,4 @@
-import type { Config } from '../../config/index.js'
+import { type Config, VERSION } from '../../config/index.js'
 import { ERRORS } from '../../errors.js'
 import type { ModelDescriptor } from '../../model/index.js'
 import { ErrorEnvelope } from '../schemas.js'
@@ -6,7 +6,6 @@ import { JobCreated, jobStatusSchema } from './job-schemas.js'
 import { errorResponse, modelPaths, modelSchemas } from './model-paths.js'
 
 export const OPENAPI_VERSION = '3.1.0'
-const CARAFE_VERSION = '0.1.0'
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` })
 // TypeBox values carry symbol keys; a JSON round trip leaves plain JSON Schema
 const plain = <T>(value: T): T => JSON.parse(JSON.stringify(value))
@@ -35,7 +34,7 @@ export function buildOpenApi(
     openapi: OPENAPI_VERSION,
     info: {
       title: 'Carafe',
-      version: CARAFE_VERSION,
+      version: VERSION,
       description: `Models served: ${descriptors.map((d) => d.name).join(', ') || 'none'}. Errors are always {"error":{code,message,details,requestId}}; codes: ${Object.keys(ERRORS).join(', ')}.`,
     },
     tags: descriptors.map((d) => ({ name: d.name, description: d.description })),

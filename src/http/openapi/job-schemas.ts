@@ -1,4 +1,4 @@
-// The background-jobs wire shapes as DESIGN.md fixes them; jobs routes live in another branch, the document describes them here.
+// The background-jobs wire shapes, described once for the OpenAPI document and the job routes' replies.
 export const JOB_STATES = ['queued', 'running', 'succeeded', 'failed', 'canceled'] as const
 
 export const JobCreated = {

@@ -5,7 +5,7 @@ import { predictOptionsFor } from '../predict-options.js'
 import { decodeV1, encodeV1 } from '../protocols/kserve-v1.js'
 import { PredictRequest } from '../schemas.js'
 
-// `:name(^[^:/]+)` keeps "iris:predict" out of the name parameter (STYLE gotcha 3).
+// `:name(^[^:/]+)` keeps "iris:predict" out of the name parameter (a bare `:name::predict` is one parameter, `name::predict`)
 export const MODEL_NAME = ':name(^[^:/]+)'
 
 /** The synchronous API: predict, and list/describe models. */

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { VERSION } from '../../config/index.js'
 import { CarafeError } from '../../errors.js'
 import type { ServedModel } from '../../serving/index.js'
 import type { AppDeps } from '../deps.js'
@@ -18,12 +19,12 @@ import { parseInferRequest } from '../protocols/v2-request.js'
 import { inferBodyParsers, binaryPartOf } from './v2-body.js'
 import { MODEL_NAME } from './v1.js'
 
-const VERSION = ':version(^[^/]+)'
+const VERSION_PARAM = ':version(^[^/]+)'
 type Params = { name: string; version?: string }
 
 /** KServe V2 Open Inference Protocol: server and model metadata, readiness per version, and tensor inference. */
 export async function v2Routes(app: FastifyInstance, deps: AppDeps): Promise<void> {
-  const serverMetadata = async () => ({ name: 'carafe', version: '0.1.0', extensions: ['binary_tensor_data'] })
+  const serverMetadata = async () => ({ name: 'carafe', version: VERSION, extensions: ['binary_tensor_data'] })
   app.get('/v2', serverMetadata)
   app.get('/v2/', serverMetadata)
 
@@ -49,14 +50,14 @@ export async function v2Routes(app: FastifyInstance, deps: AppDeps): Promise<voi
     }
   }
   app.get(`/v2/models/${MODEL_NAME}`, metadata)
-  app.get(`/v2/models/${MODEL_NAME}/versions/${VERSION}`, metadata)
+  app.get(`/v2/models/${MODEL_NAME}/versions/${VERSION_PARAM}`, metadata)
 
   const ready = async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
     const model = modelAt(deps, request.params)
     return reply.code(model.ready ? 200 : 503).send({ name: model.name, ready: model.ready })
   }
   app.get(`/v2/models/${MODEL_NAME}/ready`, ready)
-  app.get(`/v2/models/${MODEL_NAME}/versions/${VERSION}/ready`, ready)
+  app.get(`/v2/models/${MODEL_NAME}/versions/${VERSION_PARAM}/ready`, ready)
 
   await app.register(async (infer) => {
     inferBodyParsers(infer)
@@ -73,7 +74,7 @@ export async function v2Routes(app: FastifyInstance, deps: AppDeps): Promise<voi
       return reply.header(HEADER_LENGTH, headerLength).type('application/octet-stream').send(body)
     }
     infer.post(`/v2/models/${MODEL_NAME}/infer`, handler)
-    infer.post(`/v2/models/${MODEL_NAME}/versions/${VERSION}/infer`, handler)
+    infer.post(`/v2/models/${MODEL_NAME}/versions/${VERSION_PARAM}/infer`, handler)
   })
 }
 

@@ -1,4 +1,4 @@
-// Calls to the Carafe API from the page; the API key lives in sessionStorage only (issue 5: "for the browser session only").
+// Calls to the Carafe API from the page; the API key lives in sessionStorage only (for the browser session only).
 const KEY = 'carafe.apiKey'
 
 export class ApiError extends Error {
