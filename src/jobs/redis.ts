@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto'
 import { Queue, UnrecoverableError, WaitingError, Worker, type ConnectionOptions, type Job } from 'bullmq'
 import { Redis } from 'ioredis'
 import { CarafeError, isErrorCode } from '../errors.js'
+import { RedisJobWatch } from './redis-watch.js'
 import {
   JOB_STATUSES,
   type JobError,
   type JobFinished,
+  type JobListener,
   type JobRecord,
   type JobProcessor,
   type JobStatus,
@@ -77,6 +79,7 @@ export class RedisJobStore implements JobStore {
   /** Status of the jobs this process has seen, for the synchronous stats(). */
   readonly #seen = new Map<string, { model: string; status: JobStatus }>()
   #worker: Worker<JobData, unknown[]> | undefined
+  #watch: RedisJobWatch | undefined
   #closing = false
 
   private constructor(queue: Queue<JobData, unknown[]>, client: Redis, options: RedisOptions, prefix: string) {
@@ -185,6 +188,11 @@ export class RedisJobStore implements JobStore {
     return this.#note(record)
   }
 
+  watch(id: string, listener: JobListener): () => void {
+    this.#watch ??= new RedisJobWatch(QUEUE, redisConnection(this.#options.url), this.#prefix, (job) => this.get(job))
+    return this.#watch.add(id, listener)
+  }
+
   start(processor: JobProcessor): void {
     if (this.#worker || this.#closing) return
     this.#worker = new Worker<JobData, unknown[]>(QUEUE, (job, token) => this.#process(job, processor, token), {
@@ -208,6 +216,7 @@ export class RedisJobStore implements JobStore {
     // in-process runs stop; #process puts them back to wait so the next start runs them again
     for (const { controller } of this.#running.values()) controller.abort(new CarafeError('SHUTTING_DOWN'))
     await this.#worker?.close()
+    await this.#watch?.close()
     await this.#queue.close()
     this.#client.disconnect()
   }
