@@ -5,8 +5,8 @@ export class JobListeners {
   readonly #byId = new Map<string, Set<JobListener>>()
 
   add(id: string, listener: JobListener): () => void {
-    let set = this.#byId.get(id)
-    if (!set) this.#byId.set(id, (set = new Set()))
+    const set = this.#byId.get(id) ?? new Set<JobListener>()
+    this.#byId.set(id, set)
     set.add(listener)
     return () => {
       set.delete(listener)
