@@ -107,7 +107,7 @@ function showJob(job) {
 /** The job's events (progress, then done) instead of polling its status; resolves with the final job. */
 async function followJob(job) {
   for (;;) {
-    await streamEvents('/v1/jobs/' + encodeURIComponent(job.id) + '/events', (event, data) => {
+    await streamEvents('/v1/jobs/' + encodeURIComponent(job.id) + '/events', (_event, data) => {
       job = JSON.parse(data)
       showJob(job)
     })
