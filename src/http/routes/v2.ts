@@ -30,7 +30,7 @@ export async function v2Routes(app: FastifyInstance, { config, registry }: AppDe
       name: descriptor.name,
       versions: [descriptor.version],
       platform: signature ? 'onnxruntime_onnx' : 'carafe_handler',
-      inputs: signature ? v2Inputs(descriptor).inputs.map(tensorMetadata) : [],
+      inputs: signature ? withNames(v2Inputs(descriptor).inputs.map(tensorMetadata), descriptor.input) : [],
       outputs: signature?.outputs.map(tensorMetadata) ?? [],
     }
   })
@@ -58,4 +58,10 @@ export async function v2Routes(app: FastifyInstance, { config, registry }: AppDe
   }
   app.post(`/v2/models/${MODEL_NAME}/infer`, { schema: { body: InferRequest } }, infer)
   app.post(`/v2/models/${MODEL_NAME}/versions/:version(^[0-9]+)/infer`, { schema: { body: InferRequest } }, infer)
+}
+
+/** carafe.yaml `inputNames` on the one input tensor they name, as MLServer puts extra tensor metadata in `parameters`. */
+function withNames<T extends object>(tensors: T[], input: unknown): (T & { parameters?: { names: string[] } })[] {
+  const names = (input as { 'x-carafe-names'?: string[] })['x-carafe-names']
+  return names && tensors.length === 1 ? [{ ...tensors[0], parameters: { names } }] : tensors
 }
