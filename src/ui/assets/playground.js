@@ -64,7 +64,7 @@ function showResult(predictions, ms, sentImage) {
   $('result').hidden = false
   $('latency').textContent = ms === undefined ? '—' : `${ms.toFixed(0)} ms`
   renderPredictions($('result-view'), predictions)
-  $('raw-json').textContent = JSON.stringify({ predictions }, null, 2)
+  $('raw-json').textContent = JSON.stringify({ predictions }) // compact: pretty-printed, a box is a number per line
   drawOverlay(predictions[0], sentImage)
 }
 
@@ -183,7 +183,7 @@ async function load() {
       clearErrors()
       fillForm(fields, examples[Number(select.value) || 0])
     }
-    fillForm(fields, examples[0], { onlyKind: 'image' }) // an image is tedious to find: start with the example's, so Predict works at once
+    fillForm(fields, examples[0]) // start from the first example, so Predict works at once
   }
 }
 
