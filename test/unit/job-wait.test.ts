@@ -29,7 +29,13 @@ function fakeStore(current: JobRecord) {
       return () => listeners.delete(listener)
     },
   } as unknown as JobStore
-  return { store, listeners, tell: (job: JobRecord) => [...listeners].forEach((l) => l(job)) }
+  return {
+    store,
+    listeners,
+    tell: (job: JobRecord) => {
+      for (const listener of [...listeners]) listener(job)
+    },
+  }
 }
 
 it('isNewer: a later status or more progress; nothing after a final state', () => {
