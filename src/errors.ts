@@ -7,6 +7,7 @@ export const ERRORS = {
   WEBHOOK_NOT_ALLOWED: { status: 400, message: 'The webhook URL is not allowed by the server config (webhookHosts)' },
   BAD_REQUEST: { status: 400, message: 'The request is not valid HTTP/1.1' },
   BAD_URL: { status: 400, message: 'The URL is not valid (bad percent-encoding)' },
+  INVALID_WAIT: { status: 400, message: 'wait must be a whole number of seconds from 0 to 60' },
   UNAUTHORIZED: { status: 401, message: 'A valid API key is required (Authorization: Bearer <key> or X-Api-Token)' },
   MODEL_NOT_FOUND: { status: 404, message: 'No model with that name is served' },
   JOB_NOT_FOUND: { status: 404, message: 'No job with that id' },

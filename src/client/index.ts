@@ -1,4 +1,5 @@
 // A typed client for the Carafe HTTP API; uses global fetch, so it runs in Node 20+ and browsers alike.
+import { serverSentEvents } from './sse.js'
 
 export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled'
 
@@ -44,6 +45,12 @@ export interface CarafeClient {
   submitJob<In = unknown>(model: string, instances: In[]): Promise<Job>
   getJob<Out = unknown>(id: string): Promise<Job<Out>>
   waitForJob<Out = unknown>(id: string, options?: WaitOptions<Out>): Promise<Job<Out>>
+  /** Submit a job and follow its event stream (no polling) to its final state, which is returned whatever it is. */
+  submitAndWait<In = unknown, Out = unknown>(
+    model: string,
+    instances: In[],
+    options?: WaitOptions<Out>,
+  ): Promise<Job<Out>>
   cancelJob(id: string): Promise<Job>
 }
 
@@ -54,6 +61,7 @@ export interface ModelClient<In, Out> {
   submitJob(instances: In[]): Promise<Job<Out>>
   getJob(id: string): Promise<Job<Out>>
   waitForJob(id: string, options?: WaitOptions<Out>): Promise<Job<Out>>
+  submitAndWait(instances: In[], options?: WaitOptions<Out>): Promise<Job<Out>>
   cancelJob(id: string): Promise<Job<Out>>
 }
 
@@ -62,7 +70,7 @@ export type ModelClientOptions = Omit<ClientOptions, 'baseUrl'>
 export function createClient({ baseUrl, apiKey, pollMs = 250 }: ClientOptions): CarafeClient {
   const root = baseUrl.replace(/\/+$/, '')
 
-  async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  async function call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' }
     if (body !== undefined) headers['content-type'] = 'application/json'
     if (apiKey) headers.authorization = `Bearer ${apiKey}`
@@ -70,7 +78,12 @@ export function createClient({ baseUrl, apiKey, pollMs = 250 }: ClientOptions): 
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
+      signal,
     })
+    return answer<T>(response, method, path)
+  }
+
+  async function answer<T>(response: Response, method: string, path: string): Promise<T> {
     const text = await response.text()
     let parsed: { error?: { code?: string; message?: string; details?: unknown[]; requestId?: string } } | undefined
     try {
@@ -94,6 +107,42 @@ export function createClient({ baseUrl, apiKey, pollMs = 250 }: ClientOptions): 
   const model = (name: string) => `/v1/models/${encodeURIComponent(name)}`
   const job = (id: string) => `/v1/jobs/${encodeURIComponent(id)}`
 
+  async function waitForJob<Out>(id: string, { onProgress, signal }: WaitOptions<Out> = {}): Promise<Job<Out>> {
+    for (;;) {
+      signal?.throwIfAborted()
+      const current = await call<Job<Out>>('GET', job(id), undefined, signal)
+      onProgress?.(current.status === 'succeeded' ? 1 : (current.progress ?? 0), current)
+      if (FINISHED.includes(current.status)) return current
+      await new Promise((resolve) => setTimeout(resolve, pollMs))
+    }
+  }
+
+  /** Follow GET /v1/jobs/{id}/events to the `done` event; reconnect if the stream is cut before it. */
+  async function followJob<Out>(id: string, { onProgress, signal }: WaitOptions<Out> = {}): Promise<Job<Out>> {
+    for (;;) {
+      signal?.throwIfAborted()
+      const headers: Record<string, string> = { accept: 'text/event-stream' }
+      if (apiKey) headers.authorization = `Bearer ${apiKey}`
+      const path = `${job(id)}/events`
+      const response = await fetch(root + path, { headers, signal })
+      // [compat] a server without the event stream (404 NOT_FOUND for the route, not JOB_NOT_FOUND) is polled
+      if (response.status === 404) {
+        const error = await answer<never>(response, 'GET', path).catch((e: CarafeApiError) => e)
+        if (error.code === 'NOT_FOUND') return waitForJob(id, { onProgress, signal })
+        throw error
+      }
+      if (!response.ok || !response.body) return answer(response, 'GET', path)
+      for await (const event of serverSentEvents(response.body)) {
+        const current = JSON.parse(event.data) as Job<Out>
+        const final = event.event === 'done'
+        if (final || event.event === 'progress')
+          onProgress?.(current.status === 'succeeded' ? 1 : (current.progress ?? 0), current)
+        if (final) return current
+      }
+      await new Promise((resolve) => setTimeout(resolve, pollMs)) // cut by a proxy or a restarting server
+    }
+  }
+
   return {
     async predict(name, instances) {
       return (await call<{ predictions: never[] }>('POST', `${model(name)}:predict`, { instances })).predictions
@@ -101,14 +150,10 @@ export function createClient({ baseUrl, apiKey, pollMs = 250 }: ClientOptions): 
     submitJob: (name, instances) => call('POST', `${model(name)}/jobs`, { instances }),
     getJob: (id) => call('GET', job(id)),
     cancelJob: (id) => call('DELETE', job(id)),
-    async waitForJob(id, { onProgress, signal } = {}) {
-      for (;;) {
-        signal?.throwIfAborted()
-        const current = await call<Job<never>>('GET', job(id))
-        onProgress?.(current.status === 'succeeded' ? 1 : (current.progress ?? 0), current)
-        if (FINISHED.includes(current.status)) return current
-        await new Promise((resolve) => setTimeout(resolve, pollMs))
-      }
+    waitForJob,
+    async submitAndWait(name, instances, options = {}) {
+      const created = await call<Job>('POST', `${model(name)}/jobs`, { instances }, options.signal)
+      return followJob(created.id, options)
     },
   }
 }
@@ -122,6 +167,7 @@ export function createModelClient<In, Out>(model: string, options: ClientOptions
     submitJob: (instances) => client.submitJob(model, instances) as Promise<Job<Out>>,
     getJob: (id) => client.getJob<Out>(id),
     waitForJob: (id, wait) => client.waitForJob<Out>(id, wait),
+    submitAndWait: (instances, wait) => client.submitAndWait<In, Out>(model, instances, wait),
     cancelJob: (id) => client.cancelJob(id) as Promise<Job<Out>>,
   }
 }

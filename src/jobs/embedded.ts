@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import { CarafeError, isErrorCode } from '../errors.js'
+import { JobListeners } from './job-listeners.js'
 import { JobLog } from './job-log.js'
 import {
   JOB_STATUSES,
   isFinal,
   type JobFinished,
+  type JobListener,
   type JobRecord,
   type JobProcessor,
   type JobStatus,
@@ -32,6 +34,7 @@ export class EmbeddedJobStore implements JobStore {
   /** Submit lines not yet synced: a job runs before its line is on disk, but tells nobody outside until it is. */
   readonly #syncing = new Map<string, Promise<void>>()
   readonly #log: JobLog
+  readonly #listeners = new JobListeners()
   readonly #options: EmbeddedOptions
   #processor: JobProcessor | undefined
   #closed = false
@@ -124,6 +127,10 @@ export class EmbeddedJobStore implements JobStore {
     return job
   }
 
+  watch(id: string, listener: JobListener): () => void {
+    return this.#listeners.add(id, listener)
+  }
+
   start(processor: JobProcessor): void {
     this.#processor = processor
     this.#pump()
@@ -164,12 +171,15 @@ export class EmbeddedJobStore implements JobStore {
     const controller = new AbortController()
     this.#running.set(job.id, controller)
     Object.assign(job, { status: 'running', startedAt: new Date().toISOString(), attempts: job.attempts + 1 })
+    this.#listeners.emit(job)
     try {
       // "running" is not logged: after a crash a running job is queued again either way, so it would cost an fsync for nothing
       const result = await processor(job, {
         signal: controller.signal,
         onProgress: (fraction) => {
-          if (job.status === 'running') job.progress = fraction
+          if (job.status !== 'running') return
+          job.progress = fraction
+          this.#listeners.emit(job)
         },
       })
       if (job.status === 'running' && !this.#closed)
@@ -191,6 +201,7 @@ export class EmbeddedJobStore implements JobStore {
   async #finish(job: JobRecord, change: Partial<JobRecord>): Promise<void> {
     Object.assign(job, change, { finishedAt: new Date().toISOString() })
     await this.#log.write(job).catch(() => undefined)
+    this.#listeners.emit(job) // after the write: a watcher is told only what a restart would also show
     // a job that finished before its submit line was synced calls its webhook only once the submit is accepted
     const accepted = await (this.#syncing.get(job.id) ?? Promise.resolve()).then(
       () => true,

@@ -5,6 +5,7 @@ export { JOB_STATUSES, isFinal } from './store.js'
 export type {
   JobError,
   JobFinished,
+  JobListener,
   JobRecord,
   JobProcessor,
   JobStatus,
@@ -14,4 +15,5 @@ export type {
   JobRunOptions,
 } from './store.js'
 export { jobView } from './view.js'
+export { isNewer, jobChanges, waitForJob } from './wait.js'
 export { SIGNATURE_HEADER, checkWebhook, deliverWebhook, signWebhook } from './webhook.js'

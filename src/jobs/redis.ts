@@ -5,10 +5,12 @@ import { CarafeError, isErrorCode } from '../errors.js'
 import { idempotentJobId, isConnectionError, producerOptions, workerOptions } from './redis-connection.js'
 import { type JobsLog, RedisHealth } from './redis-health.js'
 import { RedisJobCounts } from './redis-counts.js'
+import { RedisJobWatch } from './redis-watch.js'
 import {
   isFinal,
   type JobError,
   type JobFinished,
+  type JobListener,
   type JobRecord,
   type JobProcessor,
   type JobStatus,
@@ -83,6 +85,7 @@ export class RedisJobStore implements JobStore {
   #worker: Worker<JobData, null> | undefined
   /** The worker side's own keys: waits for Redis like the Worker does, so a finished run is recorded after an outage. */
   #patient: Redis | undefined
+  #watch: RedisJobWatch | undefined
   #closing = false
 
   private constructor(
@@ -215,6 +218,16 @@ export class RedisJobStore implements JobStore {
     })
   }
 
+  watch(id: string, listener: JobListener): () => void {
+    this.#watch ??= new RedisJobWatch(
+      QUEUE,
+      workerOptions(this.#options.url) as ConnectionOptions,
+      this.#prefix,
+      (job) => this.get(job),
+    )
+    return this.#watch.add(id, listener)
+  }
+
   start(processor: JobProcessor): void {
     if (this.#worker || this.#closing) return
     // auto-pipelined like the producer: a run's start check and outcome write join the other commands of their tick
@@ -248,6 +261,7 @@ export class RedisJobStore implements JobStore {
     // Without Redis nothing can be handed back (and BullMQ's graceful close waits for it): runs that stopped keep
     // their lock until it expires, and BullMQ's stalled-job check gives them to the next worker.
     await this.#worker?.close(this.#client.status !== 'ready')
+    await this.#watch?.close()
     await this.#queue.close()
     this.#patient?.disconnect()
     this.#client.disconnect()

@@ -44,6 +44,9 @@ export interface JobRunOptions {
 /** Runs one job's instances through the model (ServedModel.predict in the server). */
 export type JobProcessor = (job: JobRecord, options: JobRunOptions) => Promise<unknown[]>
 
+/** Told a job's new state: its status or progress changed. */
+export type JobListener = (job: JobRecord) => void
+
 /** Called once a job reaches a final status (webhooks, metrics). */
 export type JobFinished = (job: JobRecord) => void
 
@@ -74,6 +77,12 @@ export interface JobStore {
   /** Absent: always available (the embedded store has nothing to lose contact with). */
   health?(): JobStoreHealth
   close(): Promise<void>
+  /**
+   * Call listener with the job's record on changes of its status or progress, until the returned function is called.
+   * Changes may be coalesced, repeated, or (from another process) late: subscribe, then read get(), and keep the most
+   * advanced state (see `jobChanges` and `waitForJob` in wait.ts).
+   */
+  watch(id: string, listener: JobListener): () => void
 }
 
 export const isFinal = (status: JobStatus) => status === 'succeeded' || status === 'failed' || status === 'canceled'

@@ -8,6 +8,7 @@ import { ModelSettings } from '../config/schema.js'
 import { type ModelDescriptor, NO_BATCHING } from './descriptor.js'
 import { ModelLoadError } from './load-error.js'
 import { loadHandlerDescriptor } from './handler.js'
+import { withInputNames } from './input-names.js'
 import { labelledOutputSchema } from './labels.js'
 import { loadOnnxDescriptor } from './onnx.js'
 import { preprocessedInputSchema } from './preprocess-check.js'
@@ -24,6 +25,12 @@ export const ModelDirConfig = Type.Object(
       Type.String({ description: 'model file inside the version folder; default model.onnx, model.ts or model.js' }),
     ),
     labels: Type.Optional(Type.Array(Type.String(), { minItems: 1 })),
+    inputNames: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 128 }), {
+        minItems: 1,
+        description: 'names of the values of an array instance, in order (form labels, OpenAPI, V2 metadata)',
+      }),
+    ),
     examples: Type.Optional(Type.Array(Type.Unknown())),
     preprocess: Type.Optional(Preprocess),
     requires: Type.Optional(
@@ -49,7 +56,18 @@ export async function loadDirectoryDescriptor(dir: string): Promise<ModelDescrip
   const base = file.endsWith('.onnx')
     ? await loadOnnxDescriptor(file, config.name ?? dirName(dir))
     : await loadHandlerDescriptor(file)
-  const { name, description, labels, examples, model: _file, batch, requires, preprocess, ...settings } = config
+  const {
+    name,
+    description,
+    labels,
+    inputNames,
+    examples,
+    model: _file,
+    batch,
+    requires,
+    preprocess,
+    ...settings
+  } = config
   const classify = labels !== undefined && base.source.kind === 'onnx'
   if (classify) checkLabelCount(labels, base, configPath)
   return {
@@ -62,6 +80,7 @@ export async function loadDirectoryDescriptor(dir: string): Promise<ModelDescrip
     classify,
     output: classify ? labelledOutputSchema(labels) : base.output,
     examples: examples ?? base.examples,
+    ...(inputNames ? { input: withInputNames(base.input, inputNames, configPath) } : {}),
     ...(preprocess
       ? {
           preprocess,

@@ -7,7 +7,11 @@ export interface UiAsset {
   type: string
 }
 
-const TYPES: Record<string, string> = { js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' }
+const TYPES: Record<string, string> = {
+  js: 'text/javascript; charset=utf-8',
+  css: 'text/css; charset=utf-8',
+  svg: 'image/svg+xml',
+}
 // the build copies src/ui/assets next to the compiled module (package.json "build")
 const DIR = join(dirname(fileURLToPath(import.meta.url)), 'assets')
 export const UI_ASSET_NAMES = [
@@ -18,6 +22,7 @@ export const UI_ASSET_NAMES = [
   'result.js',
   'api.js',
   'style.css',
+  'favicon.svg',
 ] as const
 
 /** Read the playground's static files once; they are small and never change while serving. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import type { JobRecord, JobProcessor, JobStore } from '../../src/jobs/index.js'
+import { jobChanges, waitForJob, type JobRecord, type JobProcessor, type JobStore } from '../../src/jobs/index.js'
 
 /** One place for jobs: open() may be called again on the same place to simulate a restart. */
 export interface JobStorePlace {
@@ -122,6 +122,87 @@ export function jobStoreContract(name: string, place: () => Promise<JobStorePlac
         await assert.rejects(store.submit({ model: 'm', instances: [2], idempotencyKey: 'k', bodyHash: 'h2' }), {
           code: 'IDEMPOTENCY_CONFLICT',
         })
+      }))
+
+    it('tells a watcher each change: running with progress, then the final record with its result', () =>
+      withStore(async (store) => {
+        const steer = steeredRunner()
+        const job = await store.submit({ model: 'm', instances: [1] })
+        const seen: JobRecord[] = []
+        const unsubscribe = store.watch(job.id, (record) => seen.push(record))
+        store.start(steer.runner)
+        await until('running with progress seen', async () =>
+          seen.some((r) => r.status === 'running' && r.progress === 0.5),
+        )
+        steer.release.get(job.id)!(['out'])
+        await until('succeeded seen', async () => seen.some((r) => r.status === 'succeeded'))
+        const final = seen.find((r) => r.status === 'succeeded')!
+        assert.deepEqual(final.result, ['out'])
+        assert.equal(final.progress, 1)
+        unsubscribe()
+      }))
+
+    it('stops telling a watcher once it unsubscribes', () =>
+      withStore(async (store) => {
+        const steer = steeredRunner()
+        store.start(steer.runner)
+        const job = await store.submit({ model: 'm', instances: [1] })
+        await until('started', async () => steer.started.includes(job.id))
+        const gone: JobRecord[] = []
+        store.watch(job.id, (record) => gone.push(record))()
+        const kept: JobRecord[] = []
+        store.watch(job.id, (record) => kept.push(record))
+        steer.release.get(job.id)!(['out'])
+        await until('the kept watcher sees succeeded', async () => kept.some((r) => r.status === 'succeeded'))
+        assert.deepEqual(gone, [])
+      }))
+
+    it('waitForJob answers as soon as the job is final, or with its state when the time is up', () =>
+      withStore(async (store) => {
+        const steer = steeredRunner()
+        store.start(steer.runner)
+        assert.equal(await waitForJob(store, 'no-such-job', { timeoutMs: 10_000 }), undefined)
+        const held = await store.submit({ model: 'm', instances: [1] })
+        await until('started', async () => steer.started.includes(held.id))
+        const timedOut = await waitForJob(store, held.id, { timeoutMs: 1 })
+        assert.equal(timedOut?.status, 'running')
+        const waiting = waitForJob(store, held.id, { timeoutMs: 60_000 })
+        steer.release.get(held.id)!(['out'])
+        const done = await waiting
+        assert.equal(done?.status, 'succeeded')
+        assert.deepEqual(done?.result, ['out'])
+        // a final job answers at once, and a cancel ends a wait
+        assert.equal((await waitForJob(store, held.id, { timeoutMs: 60_000 }))?.status, 'succeeded')
+        const other = await store.submit({ model: 'm', instances: [2] })
+        await until('started', async () => steer.started.includes(other.id))
+        const canceling = waitForJob(store, other.id, { timeoutMs: 60_000 })
+        await store.cancel(other.id)
+        assert.equal((await canceling)?.status, 'canceled')
+      }))
+
+    it('jobChanges yields the current state, newer ones in order, the final one, and ends', () =>
+      withStore(async (store) => {
+        const steer = steeredRunner()
+        const job = await store.submit({ model: 'm', instances: [1] })
+        const states: string[] = []
+        const done = (async () => {
+          for await (const record of jobChanges(store, job.id)) {
+            states.push(`${record.status}:${record.progress}`)
+            if (record.status === 'running' && record.progress === 0.5) steer.release.get(job.id)!(['out'])
+          }
+        })()
+        await until('the queued state', async () => states.length > 0)
+        store.start(steer.runner)
+        await done
+        assert.equal(states[0], 'queued:0')
+        assert.ok(states.includes('running:0.5'), states.join(' '))
+        assert.equal(states.at(-1), 'succeeded:1')
+        const again: string[] = []
+        for await (const record of jobChanges(store, job.id)) again.push(record.status)
+        assert.deepEqual(again, ['succeeded'])
+        const none: unknown[] = []
+        for await (const record of jobChanges(store, 'no-such-job')) none.push(record)
+        assert.deepEqual(none, [])
       }))
 
     it('keeps queued jobs and succeeded results after a restart, and runs interrupted ones again', () =>

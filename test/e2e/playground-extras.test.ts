@@ -56,7 +56,7 @@ test('playground: a long number array gets one paste box and a number table; /do
   for (const url of requests) assert.equal(new URL(url).hostname, '127.0.0.1', `request left 127.0.0.1: ${url}`)
 })
 
-test('playground job mode against the jobs contract (mocked in the browser until the jobs branch merges): progress, result, cancel', async (t) => {
+test('playground job mode against the jobs contract (mocked in the browser): event streams cut before the end are reopened; progress, result, cancel', async (t) => {
   const browser = await launchBrowser(t)
   const server = await startServer(example('iris'), { t })
   const { page } = await recordedPage(browser)
@@ -73,8 +73,9 @@ test('playground job mode against the jobs contract (mocked in the browser until
       body: JSON.stringify({ id, status: 'queued', links: { self: `/v1/jobs/${id}` } }),
     })
   })
-  await page.route('**/v1/jobs/*', (route) => {
-    const id = route.request().url().split('/').pop()!
+  // each mocked event stream carries one event and ends, so the page must reopen it until the final one
+  await page.route('**/v1/jobs/**', (route) => {
+    const id = new URL(route.request().url()).pathname.split('/')[3]!
     if (route.request().method() === 'DELETE') {
       polls[id] = -1
       return route.fulfill({
@@ -92,7 +93,12 @@ test('playground job mode against the jobs contract (mocked in the browser until
           : n < 2
             ? { id, status: 'running', progress: 0.5 }
             : { id, status: 'succeeded', progress: 1, result: { predictions: [prediction] } }
-    return route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(job) })
+    const event = ['succeeded', 'canceled'].includes(job.status) ? 'done' : 'progress'
+    return route.fulfill({
+      status: 200,
+      contentType: 'text/event-stream',
+      body: `event: ${event}\ndata: ${JSON.stringify(job)}\n\n`,
+    })
   })
   await page.goto(server.url + '/ui/models/iris')
   await page.getByRole('button', { name: 'Use example' }).click()

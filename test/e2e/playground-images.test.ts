@@ -122,7 +122,16 @@ describe('playground with image inputs (examples/ocr, which brings up text-detec
       const score = accuracy(loose(label), loose(LINES[i]!.text))
       assert.ok(score >= MIN_ACCURACY, `label ${i} reads "${label}" for "${LINES[i]!.text}" (${score.toFixed(2)})`)
     })
-    assert.match(await page.locator('#result-view pre').innerText(), /"lines"/, 'the JSON view stays')
+    // the result is the box table and the other fields, not the response again as pretty JSON; the raw JSON is shown
+    // once, compact, when asked for
+    assert.equal(await page.locator('#result-view pre').count(), 0)
+    assert.equal(await page.locator('#result-view dl.fields dt', { hasText: 'width' }).count(), 1)
+    assert.equal(await page.locator('#raw-json').isVisible(), false)
+    await page.getByRole('button', { name: 'Show raw JSON' }).click()
+    const raw = (await page.locator('#raw-json').textContent()) ?? ''
+    assert.deepEqual(JSON.parse(raw), { predictions: [JSON.parse(raw).predictions[0]] })
+    assert.ok(!raw.includes('\n'), 'compact JSON, not one number per line')
+    assert.equal(await page.getByText('"lines"').count(), 1, 'the response is shown once')
     assert.equal(await page.locator('table.boxes .box-text').count(), LINES.length)
     await screenshot(page, 'ocr-overlay')
     await page.locator('.image-preview').screenshot({ path: join(ARTIFACTS, 'ocr-overlay-preview.png') })
@@ -132,6 +141,44 @@ describe('playground with image inputs (examples/ocr, which brings up text-detec
     await page.locator('.image-preview img[alt="Chosen image: again.png"]').waitFor()
     assert.equal(await polygons.count(), 0)
     assertLocalOnly(requests)
+  })
+
+  it('on a phone (390 px) the model list and the OCR page with its result fit the screen; no console errors', async () => {
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 } })
+    page.setDefaultTimeout(20_000)
+    const errors: string[] = []
+    page.on('console', (message) => {
+      if (message.type() === 'error') errors.push(message.text())
+    })
+    page.on('pageerror', (error) => errors.push(error.message))
+    const assertFits = async (what: string) => {
+      const { scroll, width } = await page.evaluate(() => ({
+        scroll: document.scrollingElement!.scrollWidth,
+        width: window.innerWidth,
+      }))
+      assert.ok(scroll <= width, `${what} is ${scroll} px wide on a ${width} px screen`)
+    }
+    await page.goto(server.url + '/')
+    await assertFits('the model list')
+    await page.goto(server.url + '/ui/models/ocr')
+    await page.locator('.image-preview img[alt="Example image"]').waitFor()
+    await assertFits('the OCR form')
+    assert.equal(
+      await page.getByLabel('scoreThreshold').getAttribute('aria-describedby'),
+      `${await page.getByLabel('scoreThreshold').getAttribute('id')}-help ${await page.getByLabel('scoreThreshold').getAttribute('id')}-error`,
+      'a parameter is labelled by its name, its description is the help text',
+    )
+    assert.match(
+      (await page.locator('.field[data-path="/scoreThreshold"] .field-help').textContent()) ?? '',
+      /mean text probability/,
+    )
+    await page.getByRole('button', { name: 'Predict' }).click()
+    await page.locator('table.boxes').waitFor()
+    await page.getByRole('button', { name: 'Show raw JSON' }).click()
+    await assertFits('the OCR result')
+    await screenshot(page, 'ocr-phone')
+    assert.deepEqual(errors, [])
+    await page.close()
   })
 
   it('text-detection: the example image is preloaded, Predict draws its boxes at once; a dropped file replaces it', async () => {

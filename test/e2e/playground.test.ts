@@ -22,7 +22,7 @@ test('playground: list, iris example, predict, bar chart, inline field error, al
   await row.getByRole('link', { name: 'iris' }).click()
   await page.waitForURL(/\/ui\/models\/iris$/)
   await page.getByRole('button', { name: 'Use example' }).click()
-  assert.equal(await page.getByLabel('Feature 0').inputValue(), '5.1')
+  assert.equal(await page.getByLabel('sepal_length').inputValue(), '5.1')
   assert.equal(await page.locator('#fields input[type=number]').count(), 4)
   await page.getByRole('button', { name: 'Predict' }).click()
   await page.locator('#predicted-label').waitFor()
@@ -50,12 +50,12 @@ test('playground: list, iris example, predict, bar chart, inline field error, al
   await page.locator('#predicted-label[data-label="virginica"]').waitFor()
 
   // an emptied number field reaches the server as typed (""), and the error shows next to that field
-  await page.getByLabel('Feature 1').fill('')
+  await page.getByLabel('sepal_width').fill('')
   await page.getByRole('button', { name: 'Predict' }).click()
   const fieldError = page.locator('.field[data-path="/1"] .field-error')
   await fieldError.waitFor({ state: 'visible' })
   assert.match(await fieldError.innerText(), /INVALID_INPUT: must be number/)
-  assert.equal(await page.getByLabel('Feature 1').getAttribute('aria-invalid'), 'true')
+  assert.equal(await page.getByLabel('sepal_width').getAttribute('aria-invalid'), 'true')
   assert.equal(await page.locator('.field[data-path="/0"] .field-error').isVisible(), false)
   assert.match(await page.locator('#form-error').innerText(), /INVALID_INPUT/)
   await screenshot(page, 'iris-field-error')
@@ -81,4 +81,39 @@ test('playground: run as background job and watch it finish', async (t) => {
   assert.equal(await page.locator('#predicted-label').innerText(), 'setosa')
   await screenshot(page, 'iris-job')
   assertLocalOnly(requests)
+})
+
+test('playground on a phone (390 px): named iris fields prefilled with the first example, no overflow, no console errors, a favicon', async (t) => {
+  const browser = await launchBrowser(t)
+  const server = await startServer(example('iris'), { t })
+  const page = await browser.newPage({ viewport: { width: 390, height: 844 } })
+  page.setDefaultTimeout(20_000)
+  const errors: string[] = []
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text())
+  })
+  page.on('pageerror', (error) => errors.push(error.message))
+  const overflow = () =>
+    page.evaluate(() => ({ scroll: document.scrollingElement!.scrollWidth, width: window.innerWidth }))
+
+  await page.goto(server.url + '/')
+  const index = await overflow()
+  assert.ok(index.scroll <= index.width, `the model list is ${index.scroll} px wide on a ${index.width} px screen`)
+
+  await page.goto(server.url + '/ui/models/iris')
+  // carafe.yaml inputNames label the fields, and the first example fills them before any click
+  const names = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width']
+  const values = ['5.1', '3.5', '1.4', '0.2']
+  await page.getByLabel(names[0]!).waitFor()
+  for (const [i, name] of names.entries()) assert.equal(await page.getByLabel(name).inputValue(), values[i], name)
+  await page.getByRole('button', { name: 'Predict' }).click()
+  await page.locator('#predicted-label[data-label="setosa"]').waitFor()
+  await page.getByRole('button', { name: 'Show raw JSON' }).click()
+  const iris = await overflow()
+  assert.ok(iris.scroll <= iris.width, `the iris page is ${iris.scroll} px wide on a ${iris.width} px screen`)
+  await screenshot(page, 'iris-phone')
+
+  const icon = await page.request.get(server.url + '/favicon.ico')
+  assert.equal(icon.status(), 200)
+  assert.deepEqual(errors, [])
 })

@@ -17,7 +17,9 @@ describe('KServe V2 Open Inference Protocol', () => {
     assert.equal((await get(`${server.url}/v2/health/ready`)).body.ready, true)
     assert.equal((await get(`${server.url}/v2/models/iris/ready`)).body.ready, true)
     const meta = (await get(`${server.url}/v2/models/iris`)).body
-    assert.deepEqual(meta.inputs, [{ name: 'input', datatype: 'FP32', shape: [-1, 4] }])
+    // carafe.yaml inputNames name the columns of the one input, in the tensor's parameters (as MLServer's metadata has)
+    const names = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width']
+    assert.deepEqual(meta.inputs, [{ name: 'input', datatype: 'FP32', shape: [-1, 4], parameters: { names } }])
     assert.deepEqual(meta.versions, ['1'])
   })
 

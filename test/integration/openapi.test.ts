@@ -14,6 +14,12 @@ test('GET /openapi.json is valid OpenAPI 3.1 and every example gets a 200 matchi
   assert.equal(result.valid, true, JSON.stringify(result.errors, null, 2))
   assert.ok(doc.components.schemas['iris.PredictRequest'] && doc.components.schemas['mlp.PredictResponse'])
   assert.ok(doc.components.schemas.ErrorEnvelope && doc.paths['/v1/jobs/{id}'].delete)
+  // the ways to wait on a job: Prefer: wait on submit (201 when finished), the long poll, the event stream
+  const submit = doc.paths['/v1/models/iris/jobs'].post
+  assert.ok(submit.parameters.some((p: any) => p.in === 'header' && p.name === 'Prefer'))
+  assert.equal(submit.responses[201].content['application/json'].schema.$ref, '#/components/schemas/JobStatus')
+  assert.ok(doc.paths['/v1/jobs/{id}'].get.parameters.some((p: any) => p.in === 'query' && p.name === 'wait'))
+  assert.ok(doc.paths['/v1/jobs/{id}/events'].get.responses[200].content['text/event-stream'])
   assert.equal(doc.components.securitySchemes, undefined, 'no security scheme without API keys')
 
   const ajv = new Ajv2020({ strict: false, allErrors: true })

@@ -38,3 +38,13 @@ test('GET /ui/models/{name} returns the shell at once; unknown names and assets 
   assert.equal(noAsset.status, 404)
   assertNoStack(noAsset.text)
 })
+
+test('GET /favicon.ico answers an icon (no 404 on every page), and the pages link it', async (t) => {
+  const server = await startServer(example('iris'), { t })
+  const icon = await get(server.url + '/favicon.ico')
+  assert.equal(icon.status, 200)
+  assert.equal(icon.headers.get('content-type'), 'image/svg+xml')
+  assert.match(icon.text, /^<svg /)
+  for (const path of ['/', '/ui/models/iris'])
+    assert.match((await get(server.url + path)).text, /<link rel="icon" href="\/ui\/assets\/favicon.svg"/, path)
+})

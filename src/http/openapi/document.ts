@@ -2,7 +2,7 @@ import { type Config, VERSION } from '../../config/index.js'
 import { ERRORS } from '../../errors.js'
 import type { ModelDescriptor } from '../../model/index.js'
 import { ErrorEnvelope } from '../schemas.js'
-import { JobCreated, jobStatusSchema } from './job-schemas.js'
+import { JobCreated, jobEventsResponse, jobStatusSchema, longPollParameter } from './job-schemas.js'
 import { errorResponse, modelPaths, modelSchemas } from './model-paths.js'
 
 export const OPENAPI_VERSION = '3.1.0'
@@ -45,8 +45,8 @@ export function buildOpenApi(
           operationId: 'getJob',
           summary: 'Job status',
           tags: ['jobs'],
-          parameters: jobId,
-          responses: jobResponses,
+          parameters: [...jobId, longPollParameter],
+          responses: { ...jobResponses, 400: errorResponse('wait is not 0 to 60 whole seconds (INVALID_WAIT)') },
         },
         delete: {
           operationId: 'cancelJob',
@@ -54,6 +54,19 @@ export function buildOpenApi(
           tags: ['jobs'],
           parameters: jobId,
           responses: jobResponses,
+        },
+      },
+      '/v1/jobs/{id}/events': {
+        get: {
+          operationId: 'jobEvents',
+          summary: 'Job progress and final state as Server-Sent Events',
+          tags: ['jobs'],
+          parameters: jobId,
+          responses: {
+            200: jobEventsResponse,
+            204: { description: 'Reconnected after the final event' },
+            404: jobResponses[404],
+          },
         },
       },
       '/v1/models': {

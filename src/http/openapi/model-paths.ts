@@ -1,4 +1,5 @@
 import type { ModelDescriptor } from '../../model/index.js'
+import { preferWaitParameter } from './job-schemas.js'
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` })
 export const errorResponse = (description: string) => ({
@@ -84,10 +85,15 @@ export function modelPaths(d: ModelDescriptor): Record<string, unknown> {
         operationId: `submitJob_${d.name.replace(/[^A-Za-z0-9_]/g, '_')}`,
         summary: `Run ${d.name} as a background job`,
         tags: tag,
+        parameters: [preferWaitParameter],
         requestBody: requestBody(d),
         responses: {
+          201: {
+            description: 'Finished within Prefer: wait; the whole job with its result or error',
+            content: { 'application/json': { schema: ref('JobStatus') } },
+          },
           202: {
-            description: 'Accepted; poll the job link',
+            description: 'Accepted; poll the job link, long-poll it with ?wait=N, or stream its /events',
             content: { 'application/json': { schema: ref('JobCreated') } },
           },
           ...refusals,

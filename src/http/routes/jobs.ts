@@ -2,9 +2,11 @@ import { createHash } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
 import { CarafeError } from '../../errors.js'
-import { checkWebhook, jobView, type JobRecord } from '../../jobs/index.js'
+import { checkWebhook, isFinal, jobView, waitForJob, type JobRecord } from '../../jobs/index.js'
+import { preferredWait, queryWait, untilHangUpOrClose } from '../job-wait.js'
 import type { AppDeps } from '../deps.js'
 import { decodeV1 } from '../protocols/kserve-v1.js'
+import { jobEventsRoute } from './job-events.js'
 import { MODEL_NAME } from './v1.js'
 
 const JobRequest = Type.Object({
@@ -13,8 +15,12 @@ const JobRequest = Type.Object({
 })
 const JobParams = Type.Object({ id: Type.String({ maxLength: 128 }) })
 
-/** Background jobs: submit (validated now, run later), poll, cancel. */
+/** Background jobs: submit (validated now, run later), poll or wait, stream their events, cancel. */
 export async function jobRoutes(app: FastifyInstance, { config, registry, jobs }: AppDeps): Promise<void> {
+  // requests waiting on a job (Prefer: wait, ?wait=, event streams) answer at once when the server starts closing
+  const closing = new AbortController()
+  app.addHook('preClose', async () => closing.abort())
+
   app.post<{ Params: { name: string }; Body: { instances: unknown[]; webhook?: string } }>(
     `/v1/models/${MODEL_NAME}/jobs`,
     { schema: { body: JobRequest } },
@@ -38,14 +44,31 @@ export async function jobRoutes(app: FastifyInstance, { config, registry, jobs }
         bodyHash:
           key === undefined ? undefined : createHash('sha256').update(JSON.stringify(request.body)).digest('base64url'),
       })
-      reply.code(202).header('location', `/v1/jobs/${job.id}`)
-      return { id: job.id, status: job.status, links: { self: `/v1/jobs/${job.id}` } }
+      reply.header('location', `/v1/jobs/${job.id}`)
+      const wait = preferredWait(request.headers.prefer)
+      if (wait === undefined) return reply.code(202).send(created(job))
+      reply.header('preference-applied', `wait=${wait}`)
+      const now = await waitForJob(jobs, job.id, {
+        timeoutMs: wait * 1000,
+        signal: untilHangUpOrClose(reply, closing.signal),
+      })
+      // finished in time: 201 with the whole job, as Replicate's Prefer: wait does; otherwise 202 as without it
+      if (now && isFinal(now.status)) return reply.code(201).send(jobView(now))
+      return reply.code(202).send(created(now ?? job))
     },
   )
 
-  app.get<{ Params: { id: string } }>('/v1/jobs/:id', { schema: { params: JobParams } }, async (request) =>
-    jobView(await found(request.params.id)),
-  )
+  app.get<{ Params: { id: string } }>('/v1/jobs/:id', { schema: { params: JobParams } }, async (request, reply) => {
+    const wait = queryWait(request.query)
+    if (!wait) return jobView(await found(request.params.id))
+    // long poll: the answer comes when the job is final, or after wait seconds with its state then
+    const signal = untilHangUpOrClose(reply, closing.signal)
+    const job = await waitForJob(jobs, request.params.id, { timeoutMs: wait * 1000, signal })
+    if (!job) throw notFound(request.params.id)
+    return jobView(job)
+  })
+
+  jobEventsRoute(app, jobs, { params: JobParams, closing: closing.signal, notFound })
 
   app.delete<{ Params: { id: string } }>('/v1/jobs/:id', { schema: { params: JobParams } }, async (request) => {
     const job = await jobs.cancel(request.params.id)
@@ -59,6 +82,8 @@ export async function jobRoutes(app: FastifyInstance, { config, registry, jobs }
     return job
   }
 }
+
+const created = (job: JobRecord) => ({ id: job.id, status: job.status, links: { self: `/v1/jobs/${job.id}` } })
 
 const notFound = (id: string) =>
   new CarafeError('JOB_NOT_FOUND', `No job with id "${id}"; finished jobs are removed after their retention`)

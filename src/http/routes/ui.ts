@@ -27,6 +27,12 @@ export async function uiRoutes(app: FastifyInstance, { registry }: AppDeps): Pro
     return reply.type(html).send(playgroundPage(request.params.name))
   })
 
+  // browsers ask for /favicon.ico on every origin (for pages without a <link rel="icon"> too, such as /docs)
+  const icon = assets.get('favicon.svg')!
+  app.get('/favicon.ico', async (_request, reply) =>
+    reply.type(icon.type).header('cache-control', 'public, max-age=86400').send(icon.body),
+  )
+
   app.get<{ Params: { file: string } }>('/ui/assets/:file', async (request, reply) => {
     const asset = assets.get(request.params.file)
     if (!asset) throw new CarafeError('NOT_FOUND', `No playground asset named ${JSON.stringify(request.params.file)}`)

@@ -45,7 +45,7 @@ export async function v2Routes(app: FastifyInstance, deps: AppDeps): Promise<voi
       name: descriptor.name,
       versions: [descriptor.version],
       platform: 'onnxruntime_onnx',
-      inputs: v2Inputs(descriptor).inputs.map(tensorMetadata),
+      inputs: withNames(v2Inputs(descriptor).inputs.map(tensorMetadata), descriptor.input),
       outputs: v2Outputs(descriptor),
     }
   }
@@ -102,4 +102,10 @@ function inV2Terms(error: unknown): never {
     )
   }
   throw error
+}
+
+/** carafe.yaml `inputNames` on the one input tensor they name, as MLServer puts extra tensor metadata in `parameters`. */
+function withNames<T extends object>(tensors: T[], input: unknown): (T & { parameters?: { names: string[] } })[] {
+  const names = (input as { 'x-carafe-names'?: string[] })['x-carafe-names']
+  return names && tensors.length === 1 ? [{ ...tensors[0], parameters: { names } }] : tensors
 }

@@ -5,7 +5,7 @@ const MAX_SEPARATE_FIELDS = 32 // longer number arrays get one paste box instead
 
 let uid = 0
 
-function field(container, { path, label, kind, options, optional = false }) {
+function field(container, { path, label, help, kind, options, optional = false }) {
   const id = 'field-' + uid++
   const wrap = document.createElement('div')
   wrap.className = 'field'
@@ -45,8 +45,18 @@ function field(container, { path, label, kind, options, optional = false }) {
   error.id = id + '-error'
   error.setAttribute('role', 'alert')
   error.hidden = true
-  input.setAttribute('aria-describedby', error.id)
-  wrap.append(labelEl, input, error, ...extras)
+  const described = [error.id]
+  const parts = [labelEl, input]
+  if (help) {
+    const helpEl = document.createElement('div')
+    helpEl.className = 'field-help'
+    helpEl.id = id + '-help'
+    helpEl.textContent = help
+    described.unshift(helpEl.id)
+    parts.push(helpEl)
+  }
+  input.setAttribute('aria-describedby', described.join(' '))
+  wrap.append(...parts, error, ...extras)
   container.append(wrap)
 }
 
@@ -75,20 +85,23 @@ function scalarKind(s) {
 export function buildForm(container, schema) {
   const label = (s, fallback) => (s && (s.title || s.description)) || fallback
   if (isFixedNumberArray(schema) && schema.minItems <= MAX_SEPARATE_FIELDS) {
+    const names = schema['x-carafe-names'] || [] // carafe.yaml inputNames
     for (let i = 0; i < schema.minItems; i++)
       field(container, {
         path: '/' + i,
-        label: label(schema.prefixItems?.[i], 'Feature ' + i),
+        label: names[i] || label(schema.prefixItems?.[i], 'Feature ' + i),
         kind: schema.items.type,
       })
   } else if (schema && schema.type === 'object' && schema.properties) {
     const required = new Set(schema.required || [])
     for (const [name, s] of Object.entries(schema.properties)) {
       const kind = scalarKind(s)
-      // an image's description tells API users how to encode it; the picker does that, so the name says more
+      // the name is what an API user writes, so it is the label; the description is help under the field (not for
+      // an image, whose description tells API users how to encode it, which the picker does)
       field(container, {
         path: '/' + name,
-        label: kind === 'image' ? s.title || name : label(s, name),
+        label: s.title || name,
+        help: kind === 'image' ? undefined : s.description,
         kind,
         options: s.enum,
         optional: !required.has(name),

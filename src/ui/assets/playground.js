@@ -1,11 +1,11 @@
 // The playground page: load the schema, build the form, predict or run a background job, show results and errors.
-import { api, ApiError, saveApiKey } from './api.js'
+import { api, ApiError, saveApiKey, streamEvents } from './api.js'
 import { buildForm, clearFieldErrors, fillForm, readForm, showFieldError } from './form.js'
 import { firstPreview } from './image-field.js'
 import { drawBoxes, findBoxes } from './overlay.js'
 import { renderPredictions } from './result.js'
 
-const POLL_MS = 300
+const RECONNECT_MS = 500 // when a job's event stream is cut before its final event
 const $ = (id) => document.getElementById(id)
 const form = $('predict-form')
 const fields = $('fields')
@@ -64,7 +64,7 @@ function showResult(predictions, ms, sentImage) {
   $('result').hidden = false
   $('latency').textContent = ms === undefined ? '—' : `${ms.toFixed(0)} ms`
   renderPredictions($('result-view'), predictions)
-  $('raw-json').textContent = JSON.stringify({ predictions }, null, 2)
+  $('raw-json').textContent = JSON.stringify({ predictions }) // compact: pretty-printed, a box is a number per line
   drawOverlay(predictions[0], sentImage)
 }
 
@@ -96,6 +96,25 @@ async function predict() {
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+const FINAL = ['succeeded', 'failed', 'canceled']
+
+function showJob(job) {
+  $('job-status').textContent = job.status
+  $('job-status').dataset.status = job.status
+  $('job-progress').value = job.status === 'succeeded' ? 1 : Number(job.progress) || 0
+}
+
+/** The job's events (progress, then done) instead of polling its status; resolves with the final job. */
+async function followJob(job) {
+  for (;;) {
+    await streamEvents('/v1/jobs/' + encodeURIComponent(job.id) + '/events', (_event, data) => {
+      job = JSON.parse(data)
+      showJob(job)
+    })
+    if (FINAL.includes(job.status)) return job
+    await sleep(RECONNECT_MS)
+  }
+}
 const predictionsOf = (result) =>
   result && Array.isArray(result.predictions) ? result.predictions : Array.isArray(result) ? result : [result]
 
@@ -113,14 +132,8 @@ async function runJob() {
     $('job').hidden = false
     $('job-id').textContent = job.id
     $('job-cancel').disabled = false
-    for (;;) {
-      $('job-status').textContent = job.status
-      $('job-status').dataset.status = job.status
-      $('job-progress').value = job.status === 'succeeded' ? 1 : Number(job.progress) || 0
-      if (['succeeded', 'failed', 'canceled'].includes(job.status)) break
-      await sleep(POLL_MS)
-      job = await api('GET', '/v1/jobs/' + encodeURIComponent(job.id))
-    }
+    showJob(job)
+    job = await followJob(job)
     $('job-cancel').disabled = true
     if (job.status === 'succeeded') showResult(predictionsOf(job.result), performance.now() - started, sentImage)
     else if (job.status === 'failed')
@@ -170,7 +183,7 @@ async function load() {
       clearErrors()
       fillForm(fields, examples[Number(select.value) || 0])
     }
-    fillForm(fields, examples[0], { onlyKind: 'image' }) // an image is tedious to find: start with the example's, so Predict works at once
+    fillForm(fields, examples[0]) // start from the first example, so Predict works at once
   }
 }
 

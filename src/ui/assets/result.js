@@ -1,4 +1,5 @@
-// Renders predictions for people: a labelled bar chart for classifiers, a table for numbers, JSON otherwise.
+// Renders predictions for people: a labelled bar chart for classifiers, a table for numbers, boxes and fields otherwise.
+// The raw JSON is shown once, on demand, by the page.
 // Boxes are listed here too; overlay.js draws them over the image.
 import { findBoxes } from './overlay.js'
 
@@ -53,6 +54,17 @@ function numberTable(p) {
   return table
 }
 
+/** The other fields of an object prediction, one row each: scalars as they are, nested values as compact JSON. */
+function fieldList(p, skip) {
+  const list = el('dl', { class: 'fields' })
+  for (const [key, value] of Object.entries(p)) {
+    if (value === skip) continue
+    const text = value !== null && typeof value === 'object' ? JSON.stringify(value) : String(value)
+    list.append(el('dt', {}, key), el('dd', {}, text))
+  }
+  return list
+}
+
 const scoreOf = (box) => (Number.isFinite(box.confidence) ? box.confidence : box.score)
 
 function boxTable(boxes) {
@@ -86,7 +98,8 @@ export function renderPredictions(view, predictions) {
     else {
       const boxes = findBoxes(p)
       if (boxes.length > 0) section.append(boxTable(boxes))
-      section.append(el('pre', {}, JSON.stringify(p, null, 2)))
+      if (p !== null && typeof p === 'object' && !Array.isArray(p)) section.append(fieldList(p, boxes))
+      else section.append(el('code', { class: 'compact-json' }, JSON.stringify(p)))
     }
     view.append(section)
   })
