@@ -19,7 +19,9 @@ export async function openJobStore(
       dir: resolve(config.dataDir, 'jobs'),
       concurrency: config.jobConcurrency,
       retentionMs: config.jobRetentionMs,
+      maxAttempts: config.jobMaxAttempts,
       onFinished,
+      log,
     })
   }
   if (config.jobs.startsWith('redis://')) {
