@@ -1,0 +1,39 @@
+// An embedded job store in a process of its own, for tests that kill it or cap its file size. Does nothing without args.
+import { appendFileSync } from 'node:fs'
+import { EmbeddedJobStore } from '../../src/jobs/index.js'
+
+const [mode, dir, arg] = process.argv.slice(2)
+const say = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}\n`)
+const outcome = (promise: Promise<{ id: string }>) =>
+  promise.then(
+    (job) => ({ ok: true, id: job.id }),
+    (error: NodeJS.ErrnoException) => ({ ok: false, code: error.code, message: error.message }),
+  )
+
+if (mode === 'torn') {
+  // run under `ulimit -f`: the big submit crosses the limit (a short write, then EFBIG)
+  const store = await EmbeddedJobStore.open({ dir: dir!, concurrency: 1, retentionMs: 3_600_000 })
+  const before = await outcome(store.submit({ model: 'm', instances: ['before'] }))
+  const big = await outcome(store.submit({ model: 'm', instances: ['x'.repeat(Number(arg))] }))
+  const after = await outcome(store.submit({ model: 'm', instances: ['after'] }))
+  say({ before, big, after, queued: store.stats('m').queueDepth })
+  await store.close()
+} else if (mode === 'crash') {
+  // arg: the job id to look at, or "submit"; each run appends the id to <dir>/executions before it dies
+  const store = await EmbeddedJobStore.open({
+    dir: dir!,
+    concurrency: 1,
+    retentionMs: 3_600_000,
+    maxAttempts: Number(process.env.MAX_ATTEMPTS),
+  })
+  const id = arg === 'submit' ? (await store.submit({ model: 'm', instances: ['crash'] })).id : arg!
+  const job = await store.get(id)
+  say({ id, status: job?.status, error: job?.error, attempts: job?.attempts })
+  if (job?.status === 'queued') {
+    store.start(async (running) => {
+      appendFileSync(`${dir}/executions`, `${running.id}\n`)
+      process.kill(process.pid, 'SIGKILL') // a job that takes the whole process down
+      return []
+    })
+  } else await store.close()
+}
