@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs'
+import { stat } from 'node:fs/promises'
 import { readLines } from './log-lines.js'
 import { JOB_STATUSES, isFinal, type JobRecord, type JobStatus } from './store.js'
 
@@ -35,50 +36,49 @@ export async function replayLog(path: string): Promise<Replayed> {
   const sizes = new Map<string, number>()
   const skipped: SkippedLine[] = []
   let torn = false
-  let size = 0
-  let previousEnd = 0
-  if (!existsSync(path)) return { jobs, sizes, skipped, torn, size }
-  for await (const line of readLines(path)) {
-    const bytes = line.end - previousEnd
-    previousEnd = size = line.end
-    if (line.text === '') continue
-    if (!line.complete) {
-      torn = true
-      skipped.push({ line: line.number, reason: 'cut short (no newline at the end): a write interrupted by a crash' })
-      continue
-    }
-    let value: unknown
-    try {
-      value = JSON.parse(line.text)
-    } catch {
-      skipped.push({ line: line.number, reason: 'not JSON' })
-      continue
-    }
-    const entry = checkEntry(value)
-    if (typeof entry === 'string') {
-      skipped.push({ line: line.number, reason: entry })
-      continue
-    }
-    if ('removed' in entry) {
-      jobs.delete(entry.removed)
-      sizes.delete(entry.removed)
-      continue
-    }
-    const previous = jobs.get(entry.id)
-    const hasInstances = Array.isArray(entry.instances)
-    if (isFinal(entry.status))
-      entry.instances = [] // a finished job never runs again: no need to hold its input
-    else if (!hasInstances) {
-      if (!previous || isFinal(previous.status)) {
-        skipped.push({ line: line.number, reason: `job ${entry.id} has no instances (its submit line is missing)` })
+  if (!existsSync(path)) return { jobs, sizes, skipped, torn, size: 0 }
+  for await (const lines of readLines(path))
+    for (const line of lines) {
+      // characters, not bytes: the compaction rule needs an estimate, and JSON lines are mostly ASCII
+      const bytes = line.text.length + 1
+      if (line.text === '') continue
+      if (!line.complete) {
+        torn = true
+        skipped.push({ line: line.number, reason: 'cut short (no newline at the end): a write interrupted by a crash' })
         continue
       }
-      entry.instances = previous.instances
+      let value: unknown
+      try {
+        value = JSON.parse(line.text)
+      } catch {
+        skipped.push({ line: line.number, reason: 'not JSON' })
+        continue
+      }
+      const entry = checkEntry(value)
+      if (typeof entry === 'string') {
+        skipped.push({ line: line.number, reason: entry })
+        continue
+      }
+      if ('removed' in entry) {
+        jobs.delete(entry.removed)
+        sizes.delete(entry.removed)
+        continue
+      }
+      const previous = jobs.get(entry.id)
+      const hasInstances = Array.isArray(entry.instances)
+      if (isFinal(entry.status))
+        entry.instances = [] // a finished job never runs again: no need to hold its input
+      else if (!hasInstances) {
+        if (!previous || isFinal(previous.status)) {
+          skipped.push({ line: line.number, reason: `job ${entry.id} has no instances (its submit line is missing)` })
+          continue
+        }
+        entry.instances = previous.instances
+      }
+      jobs.set(entry.id, entry)
+      sizes.set(entry.id, liveBytes(sizes.get(entry.id), bytes, entry, hasInstances))
     }
-    jobs.set(entry.id, entry)
-    sizes.set(entry.id, liveBytes(sizes.get(entry.id), bytes, entry, hasInstances))
-  }
-  return { jobs, sizes, skipped, torn, size }
+  return { jobs, sizes, skipped, torn, size: (await stat(path)).size }
 }
 
 /** The entry, or why the line cannot be used. Only what the store relies on is checked. */
@@ -95,5 +95,7 @@ function checkEntry(value: unknown): LogEntry | string {
   if (v.attempts !== undefined && !Number.isInteger(v.attempts)) return `job ${v.id}: "attempts" is not an integer`
   if (v.finishedAt !== undefined && (typeof v.finishedAt !== 'string' || Number.isNaN(Date.parse(v.finishedAt))))
     return `job ${v.id}: bad "finishedAt"`
-  return { ...v, attempts: v.attempts ?? 0, progress: typeof v.progress === 'number' ? v.progress : 0 } as JobRecord
+  v.attempts ??= 0
+  if (typeof v.progress !== 'number') v.progress = 0
+  return v as unknown as JobRecord
 }
