@@ -47,6 +47,7 @@ export class JobLog {
   #dirty = false
   #pending: Pending[] = []
   #flushQueued = false
+  #inFlight = 0
   /** Every file operation runs in this chain, one at a time, so a compaction can switch files between two flushes. */
   #chain: Promise<unknown> = Promise.resolve()
   /** Compacted bytes per job id, and their sum. */
@@ -81,9 +82,10 @@ export class JobLog {
     if (rewrite || this.#shouldCompact()) await this.#compact()
   }
 
-  /** Bytes in the file, and the live data a compaction would keep. */
-  get stats(): { size: number; live: number; compactions: number } {
-    return { size: this.#size, live: this.#liveTotal, compactions: this.compactions }
+  /** Bytes in the file, the live data a compaction would keep, and whether writes or a compaction are under way. */
+  get stats(): { size: number; live: number; compactions: number; busy: boolean } {
+    const busy = this.#inFlight > 0 || this.#compaction !== undefined
+    return { size: this.#size, live: this.#liveTotal, compactions: this.compactions, busy }
   }
 
   /**
@@ -93,9 +95,10 @@ export class JobLog {
   write(entry: LogEntry, withInstances = false): Promise<void> {
     const line = serialize(entry, withInstances)
     if (this.#closing && this.#file === undefined) return Promise.reject(new Error(`${this.path} is closed`))
+    this.#inFlight++
     const done = new Promise<void>((resolve, reject) =>
       this.#pending.push({ line, entry, withInstances, resolve, reject }),
-    )
+    ).finally(() => this.#inFlight--)
     this.#scheduleFlush()
     return done
   }

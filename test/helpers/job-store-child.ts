@@ -1,5 +1,5 @@
 // An embedded job store in a process of its own, for tests that kill it or cap its file size. Does nothing without args.
-import { appendFileSync } from 'node:fs'
+import { appendFileSync, statSync, writeSync } from 'node:fs'
 import { EmbeddedJobStore } from '../../src/jobs/index.js'
 
 const [mode, dir, arg] = process.argv.slice(2)
@@ -36,4 +36,34 @@ if (mode === 'torn') {
       return []
     })
   } else await store.close()
+} else if (mode === 'compact-kill') {
+  // 40 queued jobs of 1 MB, 30 of them canceled: the log passes 2 × live and compacts; submits go on meanwhile, and
+  // the process SIGKILLs itself once the compaction's temp file holds a few MB. Acknowledged ids go to stdout first.
+  const store = await EmbeddedJobStore.open({ dir: dir!, concurrency: 1, retentionMs: 3_600_000, compactSlackBytes: 0 })
+  const mb = 'y'.repeat(1_000_000)
+  const ids: string[] = []
+  for (let i = 0; i < 40; i++) ids.push((await store.submit({ model: 'm', instances: [mb, i] })).id)
+  const tmp = `${dir}/jobs.jsonl.compacting`
+  setInterval(() => {
+    const size = (() => {
+      try {
+        return statSync(tmp).size
+      } catch {
+        return 0
+      }
+    })()
+    if (size > 10_000_000) {
+      writeSync(1, `${JSON.stringify({ killedAt: size })}\n`)
+      process.kill(process.pid, 'SIGKILL')
+    }
+  }, 1)
+  writeSync(1, `${JSON.stringify({ queued: ids })}\n`)
+  for (const id of ids.slice(10)) {
+    await store.cancel(id)
+    writeSync(1, `${JSON.stringify({ canceled: id })}\n`)
+  }
+  for (let i = 0; ; i++) {
+    const job = await store.submit({ model: 'm', instances: [mb, `during-${i}`] })
+    writeSync(1, `${JSON.stringify({ acked: job.id })}\n`)
+  }
 }
