@@ -1,4 +1,4 @@
-import { link, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 
 /** Locks held by this process: a lock file naming our own PID that is not here was left by an earlier process. */
@@ -17,6 +17,7 @@ export class DirLock {
 
   static async acquire(dir: string): Promise<DirLock> {
     const path = join(dir, 'jobs.lock')
+    await mkdir(dir, { recursive: true })
     for (let attempt = 0; attempt < 5; attempt++) {
       // link() creates the lock with its content in one step: nobody ever reads an empty lock file
       const mine = `${path}.${process.pid}`

@@ -47,6 +47,7 @@ export class EmbeddedJobStore implements JobStore {
   readonly #options: EmbeddedOptions
   #processor: JobProcessor | undefined
   #closed = false
+  #closing: Promise<void> | undefined
   #sweeper: NodeJS.Timeout | undefined
 
   private constructor(lock: DirLock, jobs: Map<string, JobRecord>, options: EmbeddedOptions) {
@@ -207,8 +208,12 @@ export class EmbeddedJobStore implements JobStore {
     return { counts, queueDepth }
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return
+  close(): Promise<void> {
+    this.#closing ??= this.#close()
+    return this.#closing
+  }
+
+  async #close(): Promise<void> {
     this.#closed = true
     clearInterval(this.#sweeper)
     for (const [id, controller] of this.#running) {
