@@ -232,3 +232,29 @@ test('SIGKILL in the middle of a compaction loses nothing: every acknowledged jo
     `killed mid-compaction (temp file ${said.find((m) => m.killedAt).killedAt} B) with ${canceled.length} cancels and ${acked.length} submits acknowledged`,
   )
 })
+
+test('only the submit line carries instances; a finished job no longer holds them in memory', async (t) => {
+  const dir = await jobDir(t)
+  const store = await EmbeddedJobStore.open({ dir, concurrency: 1, retentionMs: 60_000 })
+  t.after(() => store.close())
+  store.start(async (job) => [(job.instances[0] as string).length])
+  const job = await store.submit({ model: 'm', instances: ['z'.repeat(10_000)] })
+  for (let i = 0; i < 2000 && (await store.get(job.id))?.status !== 'succeeded'; i++)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  const done = (await store.get(job.id))!
+  assert.deepEqual(done.result, [10_000])
+  assert.deepEqual(done.instances, [], 'dropped from memory once final')
+  await store.close()
+  const lines = readFileSync(join(dir, 'jobs.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+  assert.deepEqual(
+    lines.map((l) => [l.status, 'instances' in l]),
+    [
+      ['queued', true],
+      ['running', false],
+      ['succeeded', false],
+    ],
+  )
+})
