@@ -83,7 +83,7 @@ export class EmbeddedJobStore implements JobStore {
         if (job.attempts >= maxAttempts) exceeded.push(job)
         else Object.assign(job, { status: 'queued', progress: 0 })
       }
-      await store.#log.open(replayed.sizes, replayed.skipped.length > 0)
+      await store.#log.open(replayed.sizes, replayed.skipped.length > 0 || replayed.stale)
       for (const job of exceeded) {
         // it took the process down (or was running at every crash) maxAttempts times: running it again would too
         void store.#finish(job, {

@@ -20,6 +20,8 @@ export interface Replayed {
   torn: boolean
   /** Bytes read. */
   size: number
+  /** Some finished job's line carries its instances (written before final lines left them out): worth a rewrite. */
+  stale: boolean
 }
 
 /**
@@ -36,7 +38,8 @@ export async function replayLog(path: string): Promise<Replayed> {
   const sizes = new Map<string, number>()
   const skipped: SkippedLine[] = []
   let torn = false
-  if (!existsSync(path)) return { jobs, sizes, skipped, torn, size: 0 }
+  let stale = false
+  if (!existsSync(path)) return { jobs, sizes, skipped, torn, size: 0, stale }
   for await (const lines of readLines(path))
     for (const line of lines) {
       // characters, not bytes: the compaction rule needs an estimate, and JSON lines are mostly ASCII
@@ -66,9 +69,10 @@ export async function replayLog(path: string): Promise<Replayed> {
       }
       const previous = jobs.get(entry.id)
       const hasInstances = Array.isArray(entry.instances)
-      if (isFinal(entry.status))
+      if (isFinal(entry.status)) {
+        stale ||= hasInstances && entry.instances.length > 0
         entry.instances = [] // a finished job never runs again: no need to hold its input
-      else if (!hasInstances) {
+      } else if (!hasInstances) {
         if (!previous || isFinal(previous.status)) {
           skipped.push({ line: line.number, reason: `job ${entry.id} has no instances (its submit line is missing)` })
           continue
@@ -78,7 +82,7 @@ export async function replayLog(path: string): Promise<Replayed> {
       jobs.set(entry.id, entry)
       sizes.set(entry.id, liveBytes(sizes.get(entry.id), bytes, entry, hasInstances))
     }
-  return { jobs, sizes, skipped, torn, size: (await stat(path)).size }
+  return { jobs, sizes, skipped, torn, size: (await stat(path)).size, stale }
 }
 
 /** The entry, or why the line cannot be used. Only what the store relies on is checked. */
