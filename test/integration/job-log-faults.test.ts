@@ -258,3 +258,16 @@ test('only the submit line carries instances; a finished job no longer holds the
     ],
   )
 })
+
+test('a log whose final lines still carry instances is rewritten at open without them', async (t) => {
+  const dir = await jobDir(t)
+  const input = 'q'.repeat(50_000)
+  const done = { status: 'succeeded' as const, result: [1], finishedAt: new Date().toISOString(), instances: [input] }
+  await writeFile(join(dir, 'jobs.jsonl'), `${line({ id: 'a', instances: [input] })}${line({ id: 'a', ...done })}`)
+  const store = await EmbeddedJobStore.open({ dir, concurrency: 1, retentionMs: 60_000 })
+  t.after(() => store.close())
+  assert.deepEqual((await store.get('a'))?.result, [1])
+  const text = readFileSync(join(dir, 'jobs.jsonl'), 'utf8')
+  assert.equal(text.split('\n').length, 2, 'one line')
+  assert.ok(!text.includes(input))
+})
