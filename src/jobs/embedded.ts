@@ -40,7 +40,7 @@ export class EmbeddedJobStore implements JobStore {
   readonly #byKey = new Map<string, string>()
   readonly #waiting: string[] = []
   readonly #running = new Map<string, AbortController>()
-  /** Submit lines not yet synced: a job runs before its line is on disk, but tells nobody outside until it is. */
+  /** Submit lines not yet synced: the job runs only once its line is on disk (and a failed write drops it). */
   readonly #syncing = new Map<string, Promise<void>>()
   readonly #log: JobLog
   readonly #lock: DirLock
