@@ -8,7 +8,9 @@ import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { EmbeddedJobStore, type JobRecord } from '../../src/jobs/index.js'
 import { runCli } from '../helpers/cli.js'
+import { modelDir } from '../helpers/model-dir.js'
 import { example } from '../helpers/paths.js'
+import { get, startServer } from '../helpers/server.js'
 
 const CHILD = fileURLToPath(new URL('../helpers/job-store-child.js', import.meta.url))
 
@@ -270,4 +272,29 @@ test('a log whose final lines still carry instances is rewritten at open without
   const text = readFileSync(join(dir, 'jobs.jsonl'), 'utf8')
   assert.equal(text.split('\n').length, 2, 'one line')
   assert.ok(!text.includes(input))
+})
+
+test('over HTTP: a job whose instance cannot be serialized answers 400 and leaves nothing queued', async (t) => {
+  const dir = await modelDir(
+    { 'open.js': 'export default { name: "open", input: {}, output: {}, predict: (xs) => xs }\n' },
+    t,
+  )
+  const server = await startServer(join(dir, 'open.js'), { t })
+  const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}` // JSON.parse takes it; JSON.stringify overflows the stack
+  const answers: [number, string][] = []
+  for (let i = 0; i < 3; i++) {
+    const response = await fetch(`${server.url}/v1/models/open/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: `{"instances":[${deep}]}`,
+    })
+    answers.push([response.status, ((await response.json()) as { error: { code: string } }).error.code])
+  }
+  const { body } = await get(`${server.url}/v1/models/open`)
+  assert.deepEqual(body.stats.jobs.counts, { queued: 0, running: 0, succeeded: 0, failed: 0, canceled: 0 })
+  assert.deepEqual(answers, [
+    [400, 'INVALID_INPUT'],
+    [400, 'INVALID_INPUT'],
+    [400, 'INVALID_INPUT'],
+  ])
 })
