@@ -76,7 +76,7 @@ function isAlive(pid: number): boolean {
 
 function inUse(dir: string, pid: number, path: string): Error {
   return new Error(
-    `jobs: the data dir ${dir} is in use by another carafe process (PID ${pid}); stop it, or give this server ` +
-      `its own dataDir. If no such process is running, remove ${path}`,
+    `jobs: the job directory ${dir} (under dataDir) is in use by another carafe process (PID ${pid}); stop it, or ` +
+      `give this server its own dataDir. If no such process is running, remove ${path}`,
   )
 }
