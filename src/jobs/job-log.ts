@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs'
 import { open, rename, rm, type FileHandle } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { liveBytes, type LogEntry } from './log-replay.js'
 import { isFinal, type JobRecord } from './store.js'
 
@@ -212,8 +212,10 @@ export class JobLog {
    * (3) and (4) come after it and the last line wins. Jobs whose submit write is still pending are left to (3).
    */
   async #compact(): Promise<void> {
-    const { start, ids } = await this.#serial(async () => ({ start: this.#size, ids: [...this.#live.keys()] }))
-    this.#touched = new Set()
+    const { start, ids } = await this.#serial(async () => {
+      this.#touched = new Set()
+      return { start: this.#size, ids: [...this.#live.keys()] }
+    })
     const tmp = await open(this.#tmpPath, 'w')
     let reader: FileHandle | undefined
     try {
@@ -249,11 +251,16 @@ export class JobLog {
       await this.#serial(async () => {
         tmpSize += await copyRange(from, tmp, copied, this.#size)
         await tmp.datasync()
-        await rename(this.#tmpPath, this.path)
-        await syncDir(dirname(this.path))
+        // opened before the rename, so once the new file has the log's name, appends can only go to it
+        const next = await open(this.#tmpPath, 'a')
+        try {
+          await rename(this.#tmpPath, this.path)
+        } catch (error) {
+          await next.close()
+          throw error
+        }
         const old = this.#file
-        this.#file = await open(this.path, 'a')
-        await old?.close()
+        this.#file = next
         this.#size = tmpSize
         this.#dirty = false
         for (const [id, bytes] of sizes) if (!this.#touched!.has(id) && this.#live.has(id)) this.#setLive(id, bytes)
@@ -263,6 +270,8 @@ export class JobLog {
         this.#floor = over && this.#catchUp ? this.#factor * this.#size : 0
         this.#catchUp = over && !this.#catchUp
         this.compactions++
+        await old?.close()
+        await syncDir(this.#dir) // a rename is durable only once its directory is
       })
     } finally {
       this.#touched = undefined
