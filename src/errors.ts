@@ -23,6 +23,10 @@ export const ERRORS = {
   HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are larger than the limit' },
   RATE_LIMITED: { status: 429, message: 'Too many requests; retry later' },
   PREDICTION_FAILED: { status: 500, message: 'The model failed on this input' },
+  JOB_ATTEMPTS_EXCEEDED: {
+    status: 500,
+    message: 'The job was running each time the server stopped, jobMaxAttempts times; it is not run again',
+  },
   INTERNAL: { status: 500, message: 'Internal server error' },
   NOT_READY: { status: 503, message: 'Models are still loading' },
   OVERLOADED: { status: 503, message: 'The model queue is full; retry later' },

@@ -73,6 +73,7 @@ const ENV_KEYS: Record<string, { key: keyof Config; parse: (raw: string) => unkn
   CARAFE_DATA_DIR: { key: 'dataDir', parse: String },
   CARAFE_JOB_CONCURRENCY: { key: 'jobConcurrency', parse: toNumber },
   CARAFE_JOB_RETENTION_MS: { key: 'jobRetentionMs', parse: toNumber },
+  CARAFE_JOB_MAX_ATTEMPTS: { key: 'jobMaxAttempts', parse: toNumber },
   CARAFE_WEBHOOK_HOSTS: { key: 'webhookHosts', parse: toList },
   CARAFE_WEBHOOK_SECRET: { key: 'webhookSecret', parse: String },
   CARAFE_API_KEYS: { key: 'apiKeys', parse: toList },

@@ -81,6 +81,8 @@ export const Config = Type.Object(
     jobConcurrency: Type.Integer({ minimum: 1, maximum: 4096, default: 64 }),
     // finished jobs (and their results) are kept this long, then removed
     jobRetentionMs: Type.Integer({ minimum: 0, default: 24 * 60 * 60 * 1000 }),
+    // embedded store: a job found running after a crash runs again until it was started this many times, then fails
+    jobMaxAttempts: Type.Integer({ minimum: 1, default: 3 }),
     // job webhooks may only call these hosts ("host" or "host:port"), so the server is no open relay
     webhookHosts: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
     // HMAC-SHA256 key for the x-carafe-signature header; webhooks are refused while it is empty

@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto'
+import { copyFile } from 'node:fs/promises'
 import { CarafeError, isErrorCode } from '../errors.js'
+import { DirLock } from './dir-lock.js'
 import { JobListeners } from './job-listeners.js'
 import { JobLog } from './job-log.js'
+import { replayLog, type Replayed } from './log-replay.js'
 import {
   JOB_STATUSES,
   isFinal,
@@ -20,8 +23,16 @@ export interface EmbeddedOptions {
   concurrency: number
   /** How long finished jobs are kept, in milliseconds. */
   retentionMs: number
+  /** Starts of a job that was running when the process died; past it the job fails with JOB_ATTEMPTS_EXCEEDED. */
+  maxAttempts?: number
   onFinished?: JobFinished
+  log?: { warn(obj: unknown, msg: string): void }
+  /** Compaction tuning (tests): rewrite the log past factor × live data + slack bytes. */
+  compactFactor?: number
+  compactSlackBytes?: number
 }
+
+const DEFAULT_MAX_ATTEMPTS = 3
 
 const SWEEP_EVERY_MS = 60_000 // finished jobs past retention are removed at most this late
 
@@ -31,39 +42,93 @@ export class EmbeddedJobStore implements JobStore {
   readonly #byKey = new Map<string, string>()
   readonly #waiting: string[] = []
   readonly #running = new Map<string, AbortController>()
-  /** Submit lines not yet synced: a job runs before its line is on disk, but tells nobody outside until it is. */
+  /** Submit lines not yet synced: the job runs only once its line is on disk (and a failed write drops it). */
   readonly #syncing = new Map<string, Promise<void>>()
   readonly #log: JobLog
   readonly #listeners = new JobListeners()
+  readonly #lock: DirLock
   readonly #options: EmbeddedOptions
   #processor: JobProcessor | undefined
   #closed = false
+  #closing: Promise<void> | undefined
   #sweeper: NodeJS.Timeout | undefined
 
-  private constructor(log: JobLog, jobs: Map<string, JobRecord>, options: EmbeddedOptions) {
-    this.#log = log
+  private constructor(lock: DirLock, jobs: Map<string, JobRecord>, options: EmbeddedOptions) {
+    this.#lock = lock
     this.#jobs = jobs
     this.#options = options
+    this.#log = new JobLog({
+      dir: options.dir,
+      current: (id) => jobs.get(id),
+      compactFactor: options.compactFactor,
+      compactSlackBytes: options.compactSlackBytes,
+      onError: (error, message) => options.log?.warn({ err: error }, message),
+    })
   }
 
-  /** Replay the log: queued jobs wait again, running ones are queued to run again, expired ones go. */
+  /**
+   * Replay the log: queued jobs wait again; a job that was running when the process died runs again until it has
+   * been started maxAttempts times, then fails; expired ones go. Every error names the log file.
+   */
   static async open(options: EmbeddedOptions): Promise<EmbeddedJobStore> {
-    const log = new JobLog(options.dir)
-    const jobs = log.replay()
-    const cutoff = Date.now() - options.retentionMs
-    for (const [id, job] of jobs) {
-      if (isFinal(job.status) && Date.parse(job.finishedAt ?? job.createdAt) < cutoff) jobs.delete(id)
-      else if (job.status === 'running') Object.assign(job, { status: 'queued', progress: 0 })
+    const lock = await DirLock.acquire(options.dir)
+    const jobs = new Map<string, JobRecord>()
+    const store = new EmbeddedJobStore(lock, jobs, options)
+    const path = store.#log.path
+    try {
+      const replayed = await replayLog(path)
+      for (const [id, job] of replayed.jobs) jobs.set(id, job)
+      await store.#report(replayed)
+      const exceeded: JobRecord[] = []
+      const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS
+      for (const job of jobs.values()) {
+        if (job.status !== 'running') continue
+        if (job.attempts >= maxAttempts) exceeded.push(job)
+        else Object.assign(job, { status: 'queued', progress: 0 })
+      }
+      await store.#log.open(replayed.sizes, replayed.skipped.length > 0 || replayed.stale)
+      for (const job of exceeded) {
+        // it took the process down (or was running at every crash) maxAttempts times: running it again would too
+        void store.#finish(job, {
+          status: 'failed',
+          error: {
+            code: 'JOB_ATTEMPTS_EXCEEDED',
+            message: `The job was running when the server stopped ${job.attempts} times; it is not run again`,
+          },
+        })
+      }
+    } catch (error) {
+      await store.#log.close().catch(() => undefined)
+      await lock.release()
+      throw new Error(`jobs: cannot open the job log ${path}: ${(error as Error).message}`, { cause: error })
     }
-    await log.compact(jobs.values())
-    const store = new EmbeddedJobStore(log, jobs, options)
     const queued = [...jobs.values()]
       .filter((job) => job.status === 'queued')
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
     for (const job of jobs.values()) if (job.idempotencyKey) store.#byKey.set(job.idempotencyKey, job.id)
     store.#waiting.push(...queued.map((job) => job.id))
+    store.#sweep()
     store.#sweeper = setInterval(() => store.#sweep(), SWEEP_EVERY_MS).unref()
     return store
+  }
+
+  /** The log's size and the live data a compaction keeps (tests and operators). */
+  get logStats() {
+    return this.#log.stats
+  }
+
+  /** Each skipped line is logged with its number; a log with bad lines is copied aside before it is rewritten. */
+  async #report({ skipped, torn }: Replayed): Promise<void> {
+    const path = this.#log.path
+    for (const { line, reason } of skipped)
+      this.#options.log?.warn({ file: path, line, reason }, 'job log: line skipped')
+    if (skipped.length === (torn ? 1 : 0)) return // a torn last line is what a crash leaves: it was never acknowledged
+    const copy = `${path}.corrupt-${new Date().toISOString().replaceAll(':', '-')}`
+    await copyFile(path, copy)
+    this.#options.log?.warn(
+      { file: path, copy, skipped: skipped.length },
+      'job log: bad lines were skipped; the log as it was is kept in the copy',
+    )
   }
 
   async submit({ model, instances, webhook, idempotencyKey, bodyHash }: JobSubmission): Promise<JobRecord> {
@@ -91,13 +156,16 @@ export class EmbeddedJobStore implements JobStore {
       ...(webhook ? { webhook } : {}),
       ...(idempotencyKey !== undefined ? { idempotencyKey, bodyHash } : {}),
     }
+    let durable: Promise<void>
+    try {
+      durable = this.#log.write(job, true) // throws before anything is kept when the job cannot be serialized
+    } catch (error) {
+      throw new CarafeError('INVALID_INPUT', `The job cannot be stored: ${(error as Error).message}`)
+    }
     this.#jobs.set(job.id, job)
     if (idempotencyKey !== undefined) this.#byKey.set(idempotencyKey, job.id)
     const accepted = { ...job } // as accepted, before the processor picks it up
-    const durable = this.#log.write(job)
     this.#syncing.set(job.id, durable)
-    // Start while the submit line is being synced: "running" is never logged and the result line can only follow the
-    // submit line in the log, so nothing unsynced is ever promised. The job is often done by the client's first poll.
     this.#waiting.push(job.id)
     this.#pump()
     try {
@@ -147,12 +215,24 @@ export class EmbeddedJobStore implements JobStore {
     return { counts, queueDepth }
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    this.#closing ??= this.#close()
+    return this.#closing
+  }
+
+  async #close(): Promise<void> {
     this.#closed = true
     clearInterval(this.#sweeper)
-    // running jobs stay "running" in the log, so the next start runs them again
-    for (const controller of this.#running.values()) controller.abort(new CarafeError('SHUTTING_DOWN'))
+    for (const [id, controller] of this.#running) {
+      controller.abort(new CarafeError('SHUTTING_DOWN'))
+      const job = this.#jobs.get(id)
+      if (job?.status !== 'running') continue
+      // queued again for the next start; a shutdown is not the job's fault, so this start does not count
+      Object.assign(job, { status: 'queued', progress: 0, attempts: job.attempts - 1 })
+      void this.#log.write(job).catch(() => undefined)
+    }
     await this.#log.close()
+    await this.#lock.release()
   }
 
   #pump(): void {
@@ -170,10 +250,14 @@ export class EmbeddedJobStore implements JobStore {
   async #run(job: JobRecord, processor: JobProcessor): Promise<void> {
     const controller = new AbortController()
     this.#running.set(job.id, controller)
-    Object.assign(job, { status: 'running', startedAt: new Date().toISOString(), attempts: job.attempts + 1 })
-    this.#listeners.emit(job)
     try {
-      // "running" is not logged: after a crash a running job is queued again either way, so it would cost an fsync for nothing
+      if (!(await this.#accepted(job.id)) || job.status !== 'queued' || this.#closed) return
+      job.status = 'running' as JobStatus
+      Object.assign(job, { startedAt: new Date().toISOString(), attempts: job.attempts + 1 })
+      // the start is on disk before the job runs, so a job that takes the process down is not run at every start
+      await this.#log.write(job).catch(() => undefined)
+      this.#listeners.emit(job)
+      if (job.status !== 'running' || this.#closed) return
       const result = await processor(job, {
         signal: controller.signal,
         onProgress: (fraction) => {
@@ -199,21 +283,36 @@ export class EmbeddedJobStore implements JobStore {
   }
 
   async #finish(job: JobRecord, change: Partial<JobRecord>): Promise<void> {
-    Object.assign(job, change, { finishedAt: new Date().toISOString() })
-    await this.#log.write(job).catch(() => undefined)
+    Object.assign(job, change, { finishedAt: new Date().toISOString(), instances: [] }) // the input is not needed again
+    let written: Promise<void>
+    try {
+      written = this.#log.write(job)
+    } catch (error) {
+      Object.assign(job, {
+        status: 'failed',
+        result: undefined,
+        error: { code: 'PREDICTION_FAILED', message: `The result cannot be stored: ${(error as Error).message}` },
+      })
+      written = this.#log.write(job)
+    }
+    await written.catch(() => undefined)
     this.#listeners.emit(job) // after the write: a watcher is told only what a restart would also show
     // a job that finished before its submit line was synced calls its webhook only once the submit is accepted
-    const accepted = await (this.#syncing.get(job.id) ?? Promise.resolve()).then(
+    if ((await this.#accepted(job.id)) && this.#jobs.get(job.id) === job) this.#options.onFinished?.(job) // a dropped job is no longer in the map
+  }
+
+  /** Whether the job's submit line is on disk (false when that write failed). */
+  #accepted(id: string): Promise<boolean> {
+    return (this.#syncing.get(id) ?? Promise.resolve()).then(
       () => true,
       () => false,
     )
-    if (accepted && this.#jobs.get(job.id) === job) this.#options.onFinished?.(job) // a dropped job is no longer in the map
   }
 
   #sweep(): void {
     const cutoff = Date.now() - this.#options.retentionMs
     for (const [id, job] of this.#jobs) {
-      if (!isFinal(job.status) || Date.parse(job.finishedAt!) >= cutoff) continue
+      if (!isFinal(job.status) || Date.parse(job.finishedAt ?? job.createdAt) >= cutoff) continue
       this.#jobs.delete(id)
       if (job.idempotencyKey !== undefined) this.#byKey.delete(job.idempotencyKey)
       void this.#log.write({ removed: id }).catch(() => undefined)

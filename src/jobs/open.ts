@@ -17,7 +17,9 @@ export async function openJobStore(config: Readonly<Config>, log?: JobsLog): Pro
       dir: resolve(config.dataDir, 'jobs'),
       concurrency: config.jobConcurrency,
       retentionMs: config.jobRetentionMs,
+      maxAttempts: config.jobMaxAttempts,
       onFinished,
+      log,
     })
   }
   if (config.jobs.startsWith('redis://')) {

@@ -221,9 +221,43 @@ export function jobStoreContract(name: string, place: () => Promise<JobStorePlac
         try {
           assert.deepEqual((await second.get(finished.id))?.result, ['one'])
           assert.equal(await statusOf(second, interrupted.id), 'queued')
-          second.start(async () => ['again'])
+          const runs: string[] = []
+          second.start(async (job) => {
+            runs.push(job.id)
+            return ['again']
+          })
           await until('rerun', async () => (await statusOf(second, interrupted.id)) === 'succeeded')
           assert.deepEqual((await second.get(interrupted.id))?.result, ['again'])
+          assert.deepEqual(runs, [interrupted.id], 'the finished job does not run again; the interrupted one once')
+        } finally {
+          await second.close()
+        }
+      }))
+
+    it('runs every accepted job exactly once (counted in the processor), and never again after a restart', () =>
+      withStore(async (first, p) => {
+        const runs = new Map<string, number>()
+        const counting: JobProcessor = async (job) => {
+          runs.set(job.id, (runs.get(job.id) ?? 0) + 1)
+          return [job.instances[0]]
+        }
+        first.start(counting)
+        const ids: string[] = []
+        for (let i = 0; i < 20; i++) ids.push((await first.submit({ model: 'm', instances: [i] })).id)
+        const all = async (store: JobStore) => (await Promise.all(ids.map((id) => statusOf(store, id)))).join()
+        await until('every job succeeded', async () => (await all(first)) === ids.map(() => 'succeeded').join())
+        await first.close()
+        const second = await p.open()
+        try {
+          second.start(counting)
+          // a job submitted after the restart runs after any that were (wrongly) queued again
+          const marker = await second.submit({ model: 'm', instances: ['marker'] })
+          await until('the marker job', async () => (await statusOf(second, marker.id)) === 'succeeded')
+          for (const [i, id] of ids.entries()) {
+            assert.equal(runs.get(id), 1, `job ${i} ran ${runs.get(id)} times`)
+            assert.deepEqual((await second.get(id))?.result, [i])
+          }
+          assert.equal(runs.get(marker.id), 1)
         } finally {
           await second.close()
         }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { readFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { it } from 'node:test'
@@ -17,10 +18,13 @@ it('README: npm start serves iris and the documented request answers setosa, vir
   assert.match(ci, /\nnpm ci .*\nnpm test\n/, '.ci/run runs the README commands')
 
   const port = await freePort()
+  const dataDir = await mkdtemp(join(tmpdir(), 'carafe-readme-'))
+  t.after(() => rm(dataDir, { recursive: true, force: true }))
   // `npm start` with the port moved off 8080 by the environment, so the test never collides with a running server
   const child = spawn('npm', ['start', '--silent'], {
     cwd: ROOT,
-    env: { ...process.env, CARAFE_PORT: String(port) },
+    // its own data dir too: another server on the checkout's .carafe (a developer's `npm start`) holds the job lock
+    env: { ...process.env, CARAFE_PORT: String(port), CARAFE_DATA_DIR: dataDir },
     stdio: 'ignore',
     detached: true,
   })

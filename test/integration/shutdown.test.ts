@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { test } from 'node:test'
@@ -7,8 +9,11 @@ import { get, post } from '../helpers/server.js'
 import { CLI, fixture } from '../helpers/paths.js'
 
 test('SIGTERM under load: every accepted request is answered 200, late ones get SHUTTING_DOWN, exit code 0', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'carafe-shutdown-')) // its own: one server per data dir (the job lock)
+  t.after(() => rmSync(dataDir, { recursive: true, force: true }))
   const child = spawn(process.execPath, [CLI, 'serve', join(fixture('handlers'), 'sleeps.ts'), '--port', '0'], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, CARAFE_DATA_DIR: dataDir },
   })
   t.after(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') // only our own child, by its handle
