@@ -29,6 +29,7 @@ export const ERRORS = {
     message: 'The model runner stopped while handling this request; it is being restarted',
   },
   SHUTTING_DOWN: { status: 503, message: 'The server is shutting down' },
+  JOBS_OVERLOADED: { status: 503, message: 'Too many jobs are waiting to run; retry later' },
   DEADLINE_EXCEEDED: { status: 504, message: 'The prediction did not finish in time' },
 } as const satisfies Record<string, { status: number; message: string }>
 

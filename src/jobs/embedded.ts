@@ -35,6 +35,9 @@ export class EmbeddedJobStore implements JobStore {
   readonly #options: EmbeddedOptions
   #processor: JobProcessor | undefined
   #closed = false
+  /** Set by stopIntake: no job starts any more; `#runs` are the runs under way. */
+  #intakeStopped = false
+  readonly #runs = new Set<Promise<void>>()
   #sweeper: NodeJS.Timeout | undefined
 
   private constructor(log: JobLog, jobs: Map<string, JobRecord>, options: EmbeddedOptions) {
@@ -140,6 +143,11 @@ export class EmbeddedJobStore implements JobStore {
     return { counts, queueDepth }
   }
 
+  async stopIntake(): Promise<void> {
+    this.#intakeStopped = true
+    await Promise.all(this.#runs)
+  }
+
   async close(): Promise<void> {
     this.#closed = true
     clearInterval(this.#sweeper)
@@ -152,11 +160,15 @@ export class EmbeddedJobStore implements JobStore {
     while (
       this.#processor &&
       !this.#closed &&
+      !this.#intakeStopped &&
       this.#running.size < this.#options.concurrency &&
       this.#waiting.length > 0
     ) {
       const job = this.#jobs.get(this.#waiting.shift()!)
-      if (job?.status === 'queued') void this.#run(job, this.#processor)
+      if (job?.status !== 'queued') continue
+      const run = this.#run(job, this.#processor)
+      this.#runs.add(run)
+      void run.finally(() => this.#runs.delete(run))
     }
   }
 
@@ -176,6 +188,13 @@ export class EmbeddedJobStore implements JobStore {
         await this.#finish(job, { status: 'succeeded', result, progress: 1 })
     } catch (error) {
       const code = (error as CarafeError).code
+      if (code === 'SHUTTING_DOWN' && job.status === 'running') {
+        // refused because the process is stopping: not the job's fault, so it waits again (and nothing more starts)
+        this.#intakeStopped = true
+        Object.assign(job, { status: 'queued', progress: 0, attempts: job.attempts - 1 })
+        this.#waiting.unshift(job.id)
+        return
+      }
       if (job.status === 'running' && !this.#closed) {
         await this.#finish(job, {
           status: 'failed',

@@ -197,6 +197,11 @@ export class RedisJobStore implements JobStore {
     this.#worker.on('error', () => undefined) // connection errors are retried by ioredis; do not crash the process
   }
 
+  /** BullMQ's Worker.close waits for the jobs it is running and takes no new ones. */
+  async stopIntake(): Promise<void> {
+    await this.#worker?.close()
+  }
+
   stats(model: string) {
     const counts = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>
     for (const job of this.#seen.values()) if (job.model === model) counts[job.status]++
@@ -240,7 +245,8 @@ export class RedisJobStore implements JobStore {
         this.#finished({ ...record, status: 'succeeded', result, progress: 1, finishedAt: new Date().toISOString() })
       return run.controller.signal.aborted ? [] : result
     } catch (error) {
-      if (this.#closing && !(await this.#client.exists(canceledKey))) {
+      const refused = (error as CarafeError).code === 'SHUTTING_DOWN' // the process is stopping: not the job's fault
+      if ((this.#closing || refused) && !(await this.#client.exists(canceledKey))) {
         await job.moveToWait(token)
         throw new WaitingError()
       }

@@ -38,8 +38,15 @@ export interface ServeProcess {
 }
 
 /** `carafe serve <args>` as a real child process, resolved once it logs "ready"; SIGKILLed after the test if still running. */
-export async function spawnServe(args: string[], t: Pick<TestContext, 'after'>): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [CLI, 'serve', ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
+export async function spawnServe(
+  args: string[],
+  t: Pick<TestContext, 'after'>,
+  { env = {} }: { env?: Record<string, string> } = {},
+): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [CLI, 'serve', ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
   t.after(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') // only our own child, by its handle
   })

@@ -24,6 +24,7 @@ export async function jobRoutes(app: FastifyInstance, { config, registry, jobs }
       model.validate(instances)
       if (request.body.webhook !== undefined)
         checkWebhook(request.body.webhook, config.webhookHosts, config.webhookSecret)
+      admitJob(config.maxJobQueue, registry, jobs)
       const key = request.headers['idempotency-key']
       if (Array.isArray(key) || (key !== undefined && (key.length === 0 || key.length > 256))) {
         throw new CarafeError('INVALID_INPUT', 'Idempotency-Key must be one header of 1 to 256 characters', [
@@ -58,6 +59,21 @@ export async function jobRoutes(app: FastifyInstance, { config, registry, jobs }
     if (!job) throw notFound(id)
     return job
   }
+}
+
+// A job backlog drains in minutes, not milliseconds: a client told to come back in 1 s would only be refused again
+const JOBS_RETRY_AFTER_S = 10
+
+/** Admission for background jobs happens here, at submit: once accepted, a job waits its turn and is never refused. */
+function admitJob(maxJobQueue: number, registry: AppDeps['registry'], jobs: AppDeps['jobs']): void {
+  const waiting = registry.list().reduce((sum, m) => sum + jobs.stats(m.name).queueDepth, 0)
+  if (waiting >= maxJobQueue)
+    throw new CarafeError(
+      'JOBS_OVERLOADED',
+      `${waiting} jobs are waiting to run (maxJobQueue is ${maxJobQueue}); retry later`,
+      undefined,
+      JOBS_RETRY_AFTER_S,
+    )
 }
 
 const notFound = (id: string) =>
