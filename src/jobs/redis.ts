@@ -247,6 +247,7 @@ export class RedisJobStore implements JobStore {
     } catch (error) {
       const refused = (error as CarafeError).code === 'SHUTTING_DOWN' // the process is stopping: not the job's fault
       if ((this.#closing || refused) && !(await this.#client.exists(canceledKey))) {
+        if (refused) void this.stopIntake() // taking the job again would only be refused again
         await job.moveToWait(token)
         throw new WaitingError()
       }
