@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -161,4 +161,29 @@ test('SIGTERM with a model stuck in a request ends within shutdownTimeoutMs: the
     assert.equal(answer.status, 503, answer.text)
     assert.equal(answer.body.error.code, 'SHUTTING_DOWN')
   }
+})
+
+test('SIGTERM while a model crash-loops in setup, or hangs in it, still ends within shutdownTimeoutMs', async (t) => {
+  const dir = tempDir(t)
+  const flag = join(dir, 'fail-setup')
+  const server = await spawnServe(
+    [handler('crash-loops'), '--port', '0', '--data-dir', dir, '--shutdown-timeout-ms', '1000'],
+    t,
+    { env: { CARAFE_TEST_FAIL_SETUP: flag } },
+  )
+  writeFileSync(flag, '')
+  assert.equal((await post(`${server.url}/v1/models/crash-loops:predict`, { instances: [13] })).status, 503)
+  await server.waitForLog((line) => line.msg === 'runner restart failed')
+  writeFileSync(flag, 'hang') // the next restart's setup never ends
+  await new Promise((resolve) => setTimeout(resolve, 1000)) // a restart that read the file before is over by now
+  const restarts = server.logs.filter((line) => line.msg === 'runner restart failed').length
+  await new Promise((resolve) => setTimeout(resolve, 1500)) // past the next back-off: a setup is hanging now
+  assert.equal(
+    server.logs.filter((line) => line.msg === 'runner restart failed').length,
+    restarts,
+    'the hanging setup fails no more',
+  )
+  server.child.kill('SIGTERM')
+  const code = await exitWithin(server.exited, 20_000)
+  assert.ok(code === 0 || code === 1, `exit code ${code}`)
 })
