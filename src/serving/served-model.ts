@@ -218,6 +218,10 @@ export class ServedModel {
     if (force) {
       for (const item of this.#queue.removeWhere(() => true)) item.reject(new CarafeError('SHUTTING_DOWN'))
       await Promise.all(this.#runners.map((r) => r.close()))
+    } else if (this.#queue.length === 0) {
+      // nothing left for a runner that is restarting (or hangs in setup) to answer: its loop waits for it to be ready,
+      // which may be never, so stop it now
+      await Promise.all(this.#runners.filter((r) => r.state !== 'ready').map((r) => r.close()))
     }
     await Promise.all(this.#loops)
     this.#state = 'stopped'

@@ -184,6 +184,6 @@ test('SIGTERM while a model crash-loops in setup, or hangs in it, still ends wit
     'the hanging setup fails no more',
   )
   server.child.kill('SIGTERM')
-  const code = await exitWithin(server.exited, 20_000)
-  assert.ok(code === 0 || code === 1, `exit code ${code}`)
+  // nothing was accepted and left unanswered, so nothing is cut short: exit 0
+  assert.equal(await exitWithin(server.exited, 20_000), 0)
 })
