@@ -122,7 +122,7 @@ test('a worker sent SIGTERM mid-job finishes that job, takes no other, and exits
   const done = await store.get(running.id)
   assert.equal(done?.status, 'succeeded', 'the running job was finished, not put back')
   assert.equal(done?.attempts, 1)
-  assert.equal((done?.result as { pid: number }[])[0]!.pid, a.pid)
+  assert.equal((done!.result as { pid: number }[])[0]!.pid, a.pid)
   const others = submitted.filter((job) => job.id !== running.id)
   for (const job of others) assert.equal((await store.get(job.id))?.status, 'queued')
 
