@@ -36,6 +36,7 @@ export const ERRORS = {
   },
   SHUTTING_DOWN: { status: 503, message: 'The server is shutting down' },
   JOBS_UNAVAILABLE: { status: 503, message: 'The job store (Redis) cannot be reached; retry later' },
+  JOBS_OVERLOADED: { status: 503, message: 'Too many jobs are waiting to run; retry later' },
   DEADLINE_EXCEEDED: { status: 504, message: 'The prediction did not finish in time' },
 } as const satisfies Record<string, { status: number; message: string }>
 

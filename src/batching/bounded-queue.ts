@@ -21,15 +21,15 @@ export class BoundedQueue<T> {
     return this.#closed
   }
 
-  /** False when the queue is full or closed: the caller refuses the work instead of waiting. */
-  push(item: T): boolean {
+  /** False when the queue is full or closed: the caller refuses the work instead of waiting. `overCapacity`: admitted elsewhere. */
+  push(item: T, { overCapacity = false }: { overCapacity?: boolean } = {}): boolean {
     if (this.#closed) return false
     const waiter = this.#waiters.shift()
     if (waiter) {
       waiter.wake(item)
       return true
     }
-    if (this.length >= this.capacity) return false
+    if (this.length >= this.capacity && !overCapacity) return false
     this.#items.push(item)
     return true
   }

@@ -38,6 +38,19 @@ const FLAGS: { flag: string; key: string; kind: 'string' | 'number' | 'boolean' 
     help: 'comma-separated origins allowed by CORS (off by default)',
   },
   { flag: '--metrics-auth', key: 'metricsAuth', kind: 'boolean', help: 'require an API key on /metrics' },
+  { flag: '--max-job-queue <n>', key: 'maxJobQueue', kind: 'number', help: 'waiting jobs before submits get 503' },
+  {
+    flag: '--drain-delay-ms <ms>',
+    key: 'drainDelayMs',
+    kind: 'number',
+    help: 'on SIGTERM, report not ready this long while still serving',
+  },
+  {
+    flag: '--shutdown-timeout-ms <ms>',
+    key: 'shutdownTimeoutMs',
+    kind: 'number',
+    help: 'bound on finishing accepted work at shutdown',
+  },
 ]
 
 export function addServeFlags(command: Command): Command {

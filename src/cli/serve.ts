@@ -50,9 +50,10 @@ export async function serve(paths: string[], flags: ServeFlags): Promise<void> {
   const stop = (signal: string) => {
     if (stopping) return
     stopping = true
-    logger.info({ signal }, 'shutting down: answering accepted requests, then stopping runners')
+    logger.info({ signal }, 'shutting down: draining, then answering accepted requests, then stopping runners')
+    // 0 when everything accepted was answered; 1 when shutdownTimeoutMs cut it short (running jobs went back to the queue)
     carafe.close().then(
-      () => process.exit(0),
+      (outcome) => process.exit(outcome === 'clean' ? 0 : 1),
       (error) => {
         logger.error({ err: error }, 'shutdown failed')
         process.exit(1)

@@ -1,9 +1,7 @@
 import { pino } from 'pino'
-import { ConfigError, applyModelSettings, loadConfig, type Config } from '../config/index.js'
-import { loadAll } from '../http/index.js'
-import { openJobStore } from '../jobs/index.js'
+import { ConfigError, loadConfig, type Config } from '../config/index.js'
+import { CarafeHost, loadAll } from '../host/index.js'
 import { ModelLoadError } from '../model/index.js'
-import { ModelRegistry } from '../serving/index.js'
 
 /** `carafe worker <paths...> --jobs redis://…`: load the models once, then run background jobs from Redis, no HTTP. */
 export async function worker(paths: string[], flags: { jobs?: string; concurrency?: string }): Promise<void> {
@@ -22,29 +20,24 @@ export async function worker(paths: string[], flags: { jobs?: string; concurrenc
     return exitWith(error)
   }
   const logger = pino({ level: config.logLevel })
-  let registry: ModelRegistry
+  let host: CarafeHost
   try {
-    registry = new ModelRegistry(applyModelSettings(await loadAll(paths), config), config, logger)
-    await registry.start()
+    host = await CarafeHost.open({ descriptors: await loadAll(paths), config, logger })
+    await host.start()
   } catch (error) {
     return exitWith(error)
   }
-  const jobs = await openJobStore(config, logger)
-  // same predict path (queue, batcher, runner) as the server
-  jobs.start((job, options) => registry.get(job.model).predict(job.instances, { ...options, job: true }))
-  logger.info({ models: registry.list().map((m) => m.name) }, 'worker ready')
+  logger.info({ models: host.registry.list().map((m) => m.name) }, 'worker ready')
   let stopping = false
   const stop = (signal: string) => {
     if (stopping) return
     stopping = true
-    logger.info({ signal }, 'worker stopping: running jobs go back to the queue')
-    jobs
-      .close()
-      .then(() => registry.close())
-      .then(
-        () => process.exit(0),
-        () => process.exit(1),
-      )
+    logger.info({ signal }, 'worker stopping: running jobs finish (or go back to the queue at shutdownTimeoutMs)')
+    // no listener to drain: no load balancer sends a worker traffic
+    host.shutdown(undefined, { drain: false }).then(
+      (outcome) => process.exit(outcome === 'clean' ? 0 : 1),
+      () => process.exit(1),
+    )
   }
   process.once('SIGTERM', () => stop('SIGTERM'))
   process.once('SIGINT', () => stop('SIGINT'))

@@ -88,6 +88,9 @@ const ENV_KEYS: Record<string, { key: keyof Config; parse: (raw: string) => unkn
   CARAFE_CONNECTION_TIMEOUT_MS: { key: 'connectionTimeoutMs', parse: toNumber },
   CARAFE_KEEP_ALIVE_TIMEOUT_MS: { key: 'keepAliveTimeoutMs', parse: toNumber },
   CARAFE_REQUEST_TIMEOUT_MS: { key: 'requestTimeoutMs', parse: toNumber },
+  CARAFE_MAX_JOB_QUEUE: { key: 'maxJobQueue', parse: toNumber },
+  CARAFE_DRAIN_DELAY_MS: { key: 'drainDelayMs', parse: toNumber },
+  CARAFE_SHUTDOWN_TIMEOUT_MS: { key: 'shutdownTimeoutMs', parse: toNumber },
 }
 
 function toList(raw: string): string[] {

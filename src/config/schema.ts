@@ -105,6 +105,14 @@ export const Config = Type.Object(
     connectionTimeoutMs: Type.Integer({ minimum: 0, default: 0 }),
     keepAliveTimeoutMs: Type.Integer({ minimum: 1, default: 72_000 }),
     requestTimeoutMs: Type.Integer({ minimum: 0, default: 60_000 }),
+    // job submits are refused (503 JOBS_OVERLOADED) while this many jobs wait to run
+    maxJobQueue: Type.Integer({ minimum: 1, default: 10_000 }),
+    // on SIGTERM, /readyz answers 503 "draining" this long while requests are still served (a load balancer's
+    // health check takes the replica out of rotation before the listener closes); then the ordered shutdown
+    drainDelayMs: Type.Integer({ minimum: 0, default: 0 }),
+    // bounds the shutdown after the drain: accepted requests and running jobs get this long, then jobs go back to
+    // the queue and runners are stopped
+    shutdownTimeoutMs: Type.Integer({ minimum: 0, default: 30_000 }),
     // per-model settings by model name, merged onto the model's own settings
     models: Type.Record(Type.String(), ModelSettings, { default: {} }),
   },

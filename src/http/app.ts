@@ -1,11 +1,9 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify'
 import { CarafeError } from '../errors.js'
 import type { AppDeps } from './deps.js'
-import { ApiKeys, requireApiKey } from './auth.js'
 import { clientErrorHandler } from './client-error.js'
 import { replyWithError } from './errors.js'
-import { registerCors, registerRateLimit } from './limits.js'
-import { createMetrics, metricsRoute } from './metrics.js'
+import { createMetrics } from './metrics.js'
 import { requestIdFor } from './request-id.js'
 import { registerRoutes } from './register-routes.js'
 import { serverOptions } from './server-options.js'
@@ -48,16 +46,8 @@ export async function buildApp(deps: AppDeps & { logger: FastifyBaseLogger }): P
     metrics.observe(model, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000)
   })
 
-  const keys = new ApiKeys(deps.config, deps.logger)
   const metrics = createMetrics(deps.registry, deps.jobs)
-  if (!deps.config.metricsAuth) metricsRoute(app, metrics)
-  await registerCors(app, deps.config)
-  app.addHook('onClose', async () => keys.close())
-  await registerRoutes(app, deps, async (api) => {
-    api.addHook('onRequest', requireApiKey(keys))
-    await registerRateLimit(api, deps.config)
-    if (deps.config.metricsAuth) metricsRoute(api, metrics)
-  })
+  await registerRoutes(app, deps, { metrics })
   return app
 }
 

@@ -1,4 +1,5 @@
 import type { Config } from '../config/index.js'
+import type { CarafeHost } from '../host/index.js'
 import type { JobStore } from '../jobs/index.js'
 import type { ModelRegistry } from '../serving/index.js'
 
@@ -7,4 +8,14 @@ export interface AppDeps {
   config: Readonly<Config>
   registry: ModelRegistry
   jobs: JobStore
+  /** Readiness and the shutdown phase (draining, closing) come from here. */
+  host: CarafeHost
 }
+
+/** The routes' view of a host. */
+export const depsOf = (host: CarafeHost, config: Readonly<Config>): AppDeps => ({
+  config,
+  registry: host.registry,
+  jobs: host.jobs,
+  host,
+})

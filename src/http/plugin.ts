@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify'
-import { applyModelSettings, loadConfig, type Config } from '../config/index.js'
+import { loadConfig, type Config } from '../config/index.js'
+import { CarafeHost } from '../host/index.js'
 import { loadModels, type ModelDescriptor } from '../model/index.js'
-import { ModelRegistry } from '../serving/index.js'
+import { depsOf } from './deps.js'
 import { replyWithError } from './errors.js'
-import { openJobStore } from '../jobs/index.js'
 import { registerRoutes } from './register-routes.js'
 
 export interface CarafePluginOptions {
@@ -13,7 +13,8 @@ export interface CarafePluginOptions {
 }
 
 /**
- * Carafe inside an existing Fastify app: `host.register(carafe, { models })`.
+ * Carafe inside an existing Fastify app: `host.register(carafe, { models })`. The same host (models, job store,
+ * shutdown order) and the same routes, API keys, rate limit and CORS as `carafe serve`.
  * Not wrapped in fastify-plugin: our error handler and routes stay in their own context, the host's logger and earlier hooks apply.
  */
 export async function carafe(app: FastifyInstance, options: CarafePluginOptions): Promise<void> {
@@ -21,22 +22,16 @@ export async function carafe(app: FastifyInstance, options: CarafePluginOptions)
   const descriptors = (
     await Promise.all(options.models.map((m) => (typeof m === 'string' ? loadModels(m) : [m])))
   ).flat()
-  // the config's `models.<name>` settings (cache, batch, workers, …) apply here as in `carafe serve`
-  const registry = new ModelRegistry(applyModelSettings(descriptors, config), config, app.log)
-  const jobs = await openJobStore(config, app.log)
-  const deps = { config, registry, jobs }
+  const host = await CarafeHost.open({ descriptors, config, logger: app.log })
   app.setErrorHandler(replyWithError)
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })
-  await registerRoutes(app, deps)
-  // the host's ready() resolves once every model has loaded and warmed up
-  app.addHook('onReady', async () => {
-    await registry.start()
-    jobs.start((job, runOptions) => registry.get(job.model).predict(job.instances, { ...runOptions, job: true }))
-  })
+  await registerRoutes(app, depsOf(host, config))
+  // the host app's ready() resolves once every model has loaded and warmed up
+  app.addHook('onReady', () => host.start())
+  // onClose runs once the host app has answered its in-flight requests; the host app owns the listener, so no drain delay
   app.addHook('onClose', async () => {
-    await jobs.close()
-    await registry.close()
+    await host.shutdown(undefined, { drain: false })
   })
 }

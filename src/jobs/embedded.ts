@@ -51,6 +51,9 @@ export class EmbeddedJobStore implements JobStore {
   #processor: JobProcessor | undefined
   #closed = false
   #closing: Promise<void> | undefined
+  /** Set by stopIntake: no job starts any more; `#runs` are the runs under way. */
+  #intakeStopped = false
+  readonly #runs = new Set<Promise<void>>()
   #sweeper: NodeJS.Timeout | undefined
 
   private constructor(lock: DirLock, jobs: Map<string, JobRecord>, options: EmbeddedOptions) {
@@ -191,6 +194,8 @@ export class EmbeddedJobStore implements JobStore {
     const job = this.#jobs.get(id)
     if (!job || isFinal(job.status)) return job
     this.#running.get(id)?.abort()
+    const waitingAt = this.#waiting.indexOf(id)
+    if (waitingAt >= 0) this.#waiting.splice(waitingAt, 1) // backlog() counts #waiting
     await this.#finish(job, { status: 'canceled' })
     return job
   }
@@ -204,6 +209,10 @@ export class EmbeddedJobStore implements JobStore {
     this.#pump()
   }
 
+  backlog(): number {
+    return this.#waiting.length
+  }
+
   stats(model: string) {
     const counts = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>
     let queueDepth = 0
@@ -213,6 +222,11 @@ export class EmbeddedJobStore implements JobStore {
       if (job.status === 'queued') queueDepth++
     }
     return { counts, queueDepth }
+  }
+
+  async stopIntake(): Promise<void> {
+    this.#intakeStopped = true
+    await Promise.all(this.#runs)
   }
 
   close(): Promise<void> {
@@ -239,11 +253,15 @@ export class EmbeddedJobStore implements JobStore {
     while (
       this.#processor &&
       !this.#closed &&
+      !this.#intakeStopped &&
       this.#running.size < this.#options.concurrency &&
       this.#waiting.length > 0
     ) {
       const job = this.#jobs.get(this.#waiting.shift()!)
-      if (job?.status === 'queued') void this.#run(job, this.#processor)
+      if (job?.status !== 'queued') continue
+      const run = this.#run(job, this.#processor)
+      this.#runs.add(run)
+      void run.finally(() => this.#runs.delete(run))
     }
   }
 
@@ -270,6 +288,16 @@ export class EmbeddedJobStore implements JobStore {
         await this.#finish(job, { status: 'succeeded', result, progress: 1 })
     } catch (error) {
       const code = (error as CarafeError).code
+      if (code === 'SHUTTING_DOWN' && job.status === 'running') {
+        // refused because the process is stopping: not the job's fault, so it waits again (and nothing more starts)
+        this.#intakeStopped = true
+        Object.assign(job, { status: 'queued', progress: 0, attempts: job.attempts - 1 })
+        this.#waiting.unshift(job.id)
+        // the log said running (and counted the attempt): the next start must see it queued, and not count it
+        void this.#log.write(job).catch(() => undefined)
+        this.#listeners.emit(job)
+        return
+      }
       if (job.status === 'running' && !this.#closed) {
         await this.#finish(job, {
           status: 'failed',

@@ -244,9 +244,18 @@ export class RedisJobStore implements JobStore {
     this.#worker.on('error', (error) => this.#failed(error, 'worker'))
   }
 
+  /** BullMQ's Worker.close waits for the jobs it is running and takes no new ones (without Redis: it cannot wait). */
+  async stopIntake(): Promise<void> {
+    await this.#worker?.close(this.#client.status !== 'ready')
+  }
+
   /** Counts for the whole queue (every model shares it), from BullMQ's own counts, refreshed in the background. */
   stats(_model: string) {
     return this.#counts.read()
+  }
+
+  backlog(): number {
+    return this.#counts.read().queueDepth
   }
 
   health(): JobStoreHealth {
@@ -334,7 +343,9 @@ export class RedisJobStore implements JobStore {
       return null
     } catch (error) {
       const finished = await patient.exists(finalKey)
-      if (this.#closing && !finished) {
+      const refused = (error as CarafeError).code === 'SHUTTING_DOWN' // the process is stopping: not the job's fault
+      if ((this.#closing || refused) && !finished) {
+        if (refused) void this.stopIntake() // taking the job again would only be refused again
         await job.moveToWait(token)
         throw new WaitingError()
       }

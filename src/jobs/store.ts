@@ -72,10 +72,18 @@ export interface JobStore {
   cancel(id: string): Promise<JobRecord | undefined>
   /** Start taking jobs with this processor (the server calls it once its models are ready). */
   start(processor: JobProcessor): void
+  /**
+   * First step of a shutdown: start no more jobs (the queued ones stay queued for the next start or another worker);
+   * resolves once the jobs already running have finished.
+   */
+  stopIntake(): Promise<void>
   /** Counts by status for one model, and how many wait. */
   stats(model: string): { counts: Record<JobStatus, number>; queueDepth: number }
+  /** Jobs accepted and not started yet, all models together: what submit admission (maxJobQueue) weighs. */
+  backlog(): number
   /** Absent: always available (the embedded store has nothing to lose contact with). */
   health?(): JobStoreHealth
+  /** Stop: jobs still running are aborted and go back to the queue, never `failed`. */
   close(): Promise<void>
   /**
    * Call listener with the job's record on changes of its status or progress, until the returned function is called.

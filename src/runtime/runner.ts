@@ -38,6 +38,8 @@ export interface WatchOptions {
 export interface Runner {
   readonly state: RunnerState
   readonly restarts: number
+  /** performance.now() when this runner last stopped being ready (a crash, a hang); undefined while ready. */
+  readonly downSince?: number
   /** Load, set up and warm up; rejects when the model cannot start. */
   start(): Promise<{ warmupMs: number }>
   /** Resolves once the runner can take work (immediately when ready). */
@@ -62,7 +64,8 @@ interface Pending {
 /** One worker thread (or child process) holding one copy of the model; replaced when it dies or hangs. */
 export class WorkerRunner implements Runner {
   #channel: RunnerChannel | undefined
-  #state: RunnerState = 'starting'
+  #current: RunnerState = 'starting'
+  #downSince: number | undefined
   #restarts = 0
   #backoffMs = RESTART_BACKOFF_MS.first
   #nextId = 1
@@ -91,6 +94,21 @@ export class WorkerRunner implements Runner {
 
   get state(): RunnerState {
     return this.#state
+  }
+
+  get downSince(): number | undefined {
+    return this.#downSince
+  }
+
+  // every state change goes through here, so the time the runner left `ready` is known to readiness
+  get #state(): RunnerState {
+    return this.#current
+  }
+
+  set #state(next: RunnerState) {
+    if (this.#current === 'ready' && next !== 'ready') this.#downSince = performance.now()
+    else if (next === 'ready') this.#downSince = undefined
+    this.#current = next
   }
 
   get restarts(): number {

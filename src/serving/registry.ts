@@ -42,11 +42,6 @@ export class ModelRegistry {
     return this.#models.has(name)
   }
 
-  /** True once every model has loaded, warmed up, and has a live runner. */
-  get ready(): boolean {
-    return this.list().every((m) => m.ready)
-  }
-
   /** Load every model concurrently; rejects with the first failure. */
   async start(): Promise<void> {
     await Promise.all(
@@ -68,12 +63,8 @@ export class ModelRegistry {
     return model.predict(instances, options)
   }
 
-  /** First step of a graceful shutdown: readiness turns false and new predictions get SHUTTING_DOWN. */
-  stopAccepting(): void {
-    for (const m of this.list()) m.stopAccepting()
-  }
-
-  async close(): Promise<void> {
-    await Promise.all(this.list().map((m) => m.close()))
+  /** Answer what is queued and stop the runners; `force`: refuse what is queued (see ServedModel.close). */
+  async close(options: { force?: boolean } = {}): Promise<void> {
+    await Promise.all(this.list().map((m) => m.close(options)))
   }
 }

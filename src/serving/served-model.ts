@@ -14,12 +14,20 @@ import { estimateWaitMs, refuseEarly } from './admission.js'
 import { PredictionCache } from './prediction-cache.js'
 import { ModelStats } from './stats.js'
 
-export type ModelState = 'loading' | 'ready' | 'failed' | 'down' | 'stopping' | 'stopped'
+/** `restarting`: no live runner right now, but the last one went down within the restart grace (see `state`). */
+export type ModelState = 'loading' | 'ready' | 'restarting' | 'failed' | 'down' | 'stopping' | 'stopped'
+
+// A model whose runners are all down counts as restarting (still serving: its requests wait in the queue) for this
+// long plus twice its measured start-up time; past that (a crash loop in setup, a runner that never comes back) it is down.
+const RESTART_GRACE_MS = 1_000
 
 export interface PredictOptions {
   /** Milliseconds this prediction may take in all, queue wait included (at most the model's limit). */
   timeoutMs?: number
-  /** A background job: its limit is jobTimeoutMs instead of the sync timeoutMs. */
+  /**
+   * A background job: its limit is jobTimeoutMs instead of the sync timeoutMs, and it was admitted at submit, so it
+   * waits its turn here instead of being refused as overloaded.
+   */
   job?: boolean
   signal?: CancelSignal
   onProgress?: (fraction: number) => void
@@ -37,6 +45,7 @@ export class ServedModel {
   readonly #config: Readonly<Config>
   readonly #cache: PredictionCache | undefined
   #loops: Promise<void>[] = []
+  #startMs = 0
 
   /** `caller` answers the handler's ctx.models calls (the registry passes one). */
   constructor(
@@ -77,13 +86,19 @@ export class ServedModel {
     return this.descriptor.name
   }
 
-  /** Ready means loaded, warmed up, and at least one runner alive right now. */
+  /**
+   * `ready`: loaded, warmed up, and at least one runner alive right now. With none alive: `restarting` while the last
+   * runner went down within the restart grace (one bad request crashed it; the replacement is on its way), `down` past it.
+   */
   get state(): ModelState {
-    if (this.#state === 'ready' && this.#queue.closed) return 'stopping'
-    if (this.#state === 'ready' && !this.#runners.some((r) => r.state === 'ready')) return 'down'
-    return this.#state
+    if (this.#state !== 'ready') return this.#state
+    if (this.#queue.closed) return 'stopping'
+    if (this.#runners.some((r) => r.state === 'ready')) return 'ready'
+    const downSince = Math.max(...this.#runners.map((r) => r.downSince ?? Number.NEGATIVE_INFINITY))
+    return performance.now() - downSince <= RESTART_GRACE_MS + 2 * this.#startMs ? 'restarting' : 'down'
   }
 
+  /** This model, strictly: a runner is alive right now (`/v2/models/{name}/ready`). */
   get ready(): boolean {
     return this.state === 'ready'
   }
@@ -94,7 +109,9 @@ export class ServedModel {
 
   async start(): Promise<void> {
     try {
+      const started = performance.now()
       const [{ warmupMs }] = await Promise.all(this.#runners.map((r) => r.start()))
+      this.#startMs = performance.now() - started
       this.stats.warmupMs = warmupMs
       this.#state = 'ready'
       this.#loops = this.#runners.map((r) => runBatcher(this.#queue, r, this.descriptor.batch, this.stats))
@@ -148,12 +165,14 @@ export class ServedModel {
       ? (settings.jobTimeoutMs ?? this.#config.jobTimeoutMs)
       : (settings.timeoutMs ?? this.#config.timeoutMs)
     const budget = Math.min(timeoutMs ?? limit, limit)
-    const refusal = refuseEarly(this.name, {
-      queued: this.#queue.length,
-      capacity: this.#queue.capacity,
-      budgetMs: budget,
-      waitMs: estimateWaitMs(this.#queue.length, this.stats, this.descriptor.batch, this.#runners.length),
-    })
+    const refusal = job
+      ? undefined
+      : refuseEarly(this.name, {
+          queued: this.#queue.length,
+          capacity: this.#queue.capacity,
+          budgetMs: budget,
+          waitMs: estimateWaitMs(this.#queue.length, this.stats, this.descriptor.batch, this.#runners.length),
+        })
     if (refusal) return Promise.reject(refusal)
     const enqueuedAt = performance.now()
     return new Promise<unknown[]>((resolve, reject) => {
@@ -190,7 +209,8 @@ export class ServedModel {
         abandon.abort()
       }
       signal?.addEventListener('abort', onAbort, { once: true })
-      if (!this.#queue.push(item))
+      // jobs are bounded by jobConcurrency, not by the queue's capacity, which is for sync requests
+      if (!this.#queue.push(item, { overCapacity: job }))
         item.reject(
           new CarafeError('OVERLOADED', `The queue of model "${this.name}" is full; retry later`, undefined, 1),
         )
@@ -224,21 +244,24 @@ export class ServedModel {
     }
   }
 
-  /** Stop taking new work (new requests get SHUTTING_DOWN, readiness turns false); what is queued still runs. */
-  stopAccepting(): void {
-    this.#queue.close()
-  }
-
   #refuseLeftovers(): void {
     for (const item of this.#queue.removeWhere(() => true)) item.reject(new CarafeError('SHUTTING_DOWN'))
   }
 
   /**
-   * Stop taking work, let the live runners answer what is queued, then stop the runners. A runner that is not ready
-   * (crash-looping in setup, restarting) takes nothing more: what its loop would have waited for gets SHUTTING_DOWN.
+   * Stop taking work, answer everything already queued, then stop the runners. `force`: do not wait for the queue:
+   * what waits or runs gets SHUTTING_DOWN now (a job refused so goes back to its store's queue).
    */
-  async close(): Promise<void> {
+  async close({ force = false }: { force?: boolean } = {}): Promise<void> {
     this.#queue.close()
+    if (force) {
+      this.#refuseLeftovers()
+      await Promise.all(this.#runners.map((r) => r.close()))
+    } else if (this.#queue.length === 0) {
+      // nothing left for a runner that is restarting (or hangs in setup) to answer: its loop waits for it to be ready,
+      // which may be never, so stop it now
+      await Promise.all(this.#runners.filter((r) => r.state !== 'ready').map((r) => r.close()))
+    }
     await Promise.all(this.#loops)
     this.#refuseLeftovers()
     this.#state = 'stopped'

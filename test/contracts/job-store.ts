@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { CarafeError } from '../../src/errors.js'
 import { jobChanges, waitForJob, type JobRecord, type JobProcessor, type JobStore } from '../../src/jobs/index.js'
 
 /** One place for jobs: open() may be called again on the same place to simulate a restart. */
@@ -203,6 +204,46 @@ export function jobStoreContract(name: string, place: () => Promise<JobStorePlac
         const none: unknown[] = []
         for await (const record of jobChanges(store, 'no-such-job')) none.push(record)
         assert.deepEqual(none, [])
+      }))
+
+    it('stopIntake starts no more jobs and resolves once the running one has finished', () =>
+      withStore(async (store) => {
+        const steer = steeredRunner()
+        store.start(steer.runner)
+        const running = await store.submit({ model: 'm', instances: [1] })
+        await until('started', async () => steer.started.includes(running.id))
+        let stopped = false
+        const stopping = store.stopIntake().then(() => (stopped = true))
+        const waiting = await store.submit({ model: 'm', instances: [2] }) // accepted, kept for later
+        await new Promise((resolve) => setTimeout(resolve, 200))
+        assert.equal(stopped, false, 'stopIntake waits for the running job')
+        steer.release.get(running.id)!(['done'])
+        await stopping
+        assert.equal(await statusOf(store, running.id), 'succeeded')
+        assert.deepEqual(steer.started, [running.id], 'nothing started after stopIntake')
+        assert.equal(await statusOf(store, waiting.id), 'queued')
+      }))
+
+    it('a job refused because the process is stopping goes back to the queue, never failed', () =>
+      withStore(async (first, p) => {
+        let refusals = 0
+        first.start(async () => {
+          refusals++
+          throw new CarafeError('SHUTTING_DOWN')
+        })
+        const job = await first.submit({ model: 'm', instances: [1] })
+        await until('refused', async () => refusals > 0)
+        await new Promise((resolve) => setTimeout(resolve, 200))
+        assert.equal(await statusOf(first, job.id), 'queued')
+        assert.equal(refusals, 1, 'refused once, then no more jobs are taken')
+        await first.close()
+        const second = await p.open()
+        try {
+          second.start(async () => ['ran'])
+          await until('ran', async () => (await statusOf(second, job.id)) === 'succeeded')
+        } finally {
+          await second.close()
+        }
       }))
 
     it('keeps queued jobs and succeeded results after a restart, and runs interrupted ones again', () =>

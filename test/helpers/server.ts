@@ -46,10 +46,11 @@ export async function startServer(
     logger,
   })
   const url = await carafe.listen()
-  const close = () =>
-    carafe.close().finally(() => {
+  const close = async () => {
+    await carafe.close().finally(() => {
       if (!config.dataDir) rmSync(dataDir, { recursive: true, force: true })
     })
+  }
   t?.after(close)
   // a model that cannot start must not leave a listening server behind (the test file would never end)
   if (waitReady)

@@ -152,8 +152,8 @@ test('Redis stopped and started under job load: 503 JOBS_UNAVAILABLE while down,
   assert.equal(cancel.body.error.code, 'JOBS_UNAVAILABLE')
   const ready = await call('GET', `${server.url}/readyz`)
   assert.equal(ready.status, 200, 'sync prediction does not need Redis: the replica stays ready')
-  assert.equal(ready.body.jobs.available, false)
-  assert.equal(ready.body.jobs.code, 'JOBS_UNAVAILABLE')
+  assert.equal(ready.body.details.jobs.available, false)
+  assert.equal(ready.body.details.jobs.code, 'JOBS_UNAVAILABLE')
   const sync = await call('POST', `${server.url}/v1/models/records-runs:predict`, { instances: [{ tag: 'sync' }] })
   assert.equal(sync.status, 200)
   for (let i = 1; i < 4; i++) {
@@ -210,7 +210,7 @@ test('carafe serve starts while its Redis is down, says jobs are unavailable, an
   assert.equal(refused.body.error.code, 'JOBS_UNAVAILABLE')
   const ready = await call('GET', `${server.url}/readyz`)
   assert.equal(ready.status, 200)
-  assert.equal(ready.body.jobs.available, false)
+  assert.equal(ready.body.details.jobs.available, false)
   assert.equal(
     (await call('POST', `${server.url}/v1/models/records-runs:predict`, { instances: [{ tag: 'sync' }] })).status,
     200,
@@ -222,7 +222,7 @@ test('carafe serve starts while its Redis is down, says jobs are unavailable, an
     return created.status === 202 ? (created.body.id as string) : undefined
   })
   await until('the job', async () => ((await statusOf(server.url, id)) === 'succeeded' ? true : undefined))
-  assert.equal((await call('GET', `${server.url}/readyz`)).body.jobs.available, true)
+  assert.equal((await call('GET', `${server.url}/readyz`)).body.details.jobs.available, true)
   assert.deepEqual(
     server.runs().filter((tag) => tag === 'accepted' || tag === 'refused'),
     ['accepted'],

@@ -89,3 +89,51 @@ test('two workers, one killed with SIGKILL mid-job: every job still succeeds', a
   )
   assert.ok(final.every((job) => (job.result as { pid: number }[])[0]!.pid !== a.pid || job.attempts === 1))
 })
+
+test('a worker sent SIGTERM mid-job finishes that job, takes no other, and exits 0; the rest run elsewhere', async (t) => {
+  const down = await redisDown()
+  if (down) {
+    t.skip(loudSkipReason('the carafe worker SIGTERM test', down))
+    return
+  }
+  const prefix = `carafe-test:${randomUUID()}`
+  const url = `redis://127.0.0.1:6379/0?prefix=${encodeURIComponent(prefix)}`
+  const children: ChildProcess[] = []
+  t.after(async () => {
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    await removeKeys(prefix)
+  })
+  const store = await RedisJobStore.open({ url, concurrency: 1, retentionMs: 600_000 })
+  t.after(() => store.close())
+  const a = await startWorker(url)
+  children.push(a)
+  const submitted: JobRecord[] = []
+  for (let i = 0; i < 3; i++)
+    submitted.push(await store.submit({ model: 'slow', instances: [{ ms: 1500, tag: String(i) }] }))
+  let running: JobRecord | undefined
+  for (let i = 0; i < 600 && !running; i++) {
+    running = (await Promise.all(submitted.map((job) => store.get(job.id)))).find((job) => job?.status === 'running')
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  assert.ok(running, 'a job started')
+  const exited = once(a, 'exit')
+  a.kill('SIGTERM')
+  assert.deepEqual(await exited, [0, null])
+  const done = await store.get(running.id)
+  assert.equal(done?.status, 'succeeded', 'the running job was finished, not put back')
+  assert.equal(done?.attempts, 1)
+  assert.equal((done!.result as { pid: number }[])[0]!.pid, a.pid)
+  const others = submitted.filter((job) => job.id !== running.id)
+  for (const job of others) assert.equal((await store.get(job.id))?.status, 'queued')
+
+  children.push(await startWorker(url))
+  for (const job of others) {
+    let current = await store.get(job.id)
+    for (let i = 0; i < 1200 && current?.status !== 'succeeded' && current?.status !== 'failed'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      current = await store.get(job.id)
+    }
+    assert.equal(current?.status, 'succeeded')
+    assert.equal(current?.attempts, 1)
+  }
+})

@@ -42,16 +42,17 @@ test('a handler that spins forever: 504 by its deadline, the runner is replaced 
   assert.equal((await get(`${url}/healthz`)).status, 200)
 })
 
-test('a runner that dies of an uncaught error: 503 RUNNER_CRASHED, not ready while down, then recovers by itself', async (t) => {
+test('a runner that dies of an uncaught error: 503 RUNNER_CRASHED, restarting (the replica stays ready), then recovers by itself', async (t) => {
   const { url } = await startServer(handler('crashes'), { t })
   const crashed = await post(`${url}/v1/models/crashes:predict`, { instances: [13] })
   assert.equal(crashed.status, 503)
   assert.equal(crashed.body.error.code, 'RUNNER_CRASHED')
   assertNoStack(crashed.text)
-  // setup takes 300 ms after a 100 ms back-off: the model is down right now
-  const down = await get(`${url}/readyz`)
-  assert.equal(down.status, 503)
-  assert.equal(down.body.models.crashes, 'down')
+  // setup takes 300 ms after a 100 ms back-off: the model has no runner right now, but it is within its restart grace
+  const restarting = await get(`${url}/readyz`)
+  assert.equal(restarting.status, 200)
+  assert.equal(restarting.body.models.crashes, 'restarting')
+  assert.equal((await get(`${url}/v2/models/crashes/ready`)).status, 503, 'the model itself has no live runner')
   const model = await waitForState(url, 'crashes', 'ready')
   assert.equal(model.stats.restarts, 1)
   assert.equal((await get(`${url}/readyz`)).status, 200)

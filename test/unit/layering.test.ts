@@ -5,7 +5,7 @@ import { it } from 'node:test'
 import { ROOT } from '../helpers/paths.js'
 
 // Dependencies point one way, down this list; config/ and errors.ts are free for all.
-const ORDER = ['cli', 'codegen', 'http', 'client', 'jobs', 'serving', 'batching', 'runtime', 'model', 'ui']
+const ORDER = ['cli', 'codegen', 'http', 'client', 'host', 'jobs', 'serving', 'batching', 'runtime', 'model', 'ui']
 const FREE = new Set(['config', 'errors.ts', 'errors.js', 'index.ts', 'index.js'])
 const SRC = join(ROOT, 'src')
 

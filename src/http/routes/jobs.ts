@@ -30,6 +30,7 @@ export async function jobRoutes(app: FastifyInstance, { config, registry, jobs }
       model.validate(instances)
       if (request.body.webhook !== undefined)
         checkWebhook(request.body.webhook, config.webhookHosts, config.webhookSecret)
+      admitJob(config.maxJobQueue, jobs)
       const key = request.headers['idempotency-key']
       if (Array.isArray(key) || (key !== undefined && (key.length === 0 || key.length > 256))) {
         throw new CarafeError('INVALID_INPUT', 'Idempotency-Key must be one header of 1 to 256 characters', [
@@ -84,6 +85,21 @@ export async function jobRoutes(app: FastifyInstance, { config, registry, jobs }
 }
 
 const created = (job: JobRecord) => ({ id: job.id, status: job.status, links: { self: `/v1/jobs/${job.id}` } })
+
+// A job backlog drains in minutes, not milliseconds: a client told to come back in 1 s would only be refused again
+const JOBS_RETRY_AFTER_S = 10
+
+/** Admission for background jobs happens here, at submit: once accepted, a job waits its turn and is never refused. */
+function admitJob(maxJobQueue: number, jobs: AppDeps['jobs']): void {
+  const waiting = jobs.backlog()
+  if (waiting >= maxJobQueue)
+    throw new CarafeError(
+      'JOBS_OVERLOADED',
+      `${waiting} jobs are waiting to run (maxJobQueue is ${maxJobQueue}); retry later`,
+      undefined,
+      JOBS_RETRY_AFTER_S,
+    )
+}
 
 const notFound = (id: string) =>
   new CarafeError('JOB_NOT_FOUND', `No job with id "${id}"; finished jobs are removed after their retention`)

@@ -1,0 +1,150 @@
+import { applyModelSettings, type Config } from '../config/index.js'
+import { openJobStore, type JobStore } from '../jobs/index.js'
+import { loadModels, type Logger, type ModelDescriptor } from '../model/index.js'
+import { ModelRegistry, type ModelState } from '../serving/index.js'
+
+/** Where a host is in its life: serving until SIGTERM, then draining (still serving), then closing. */
+export type HostPhase = 'serving' | 'draining' | 'closing' | 'closed'
+
+export interface Readiness {
+  ready: boolean
+  /** Why not, when not ready. */
+  reason?: 'loading' | 'draining' | 'shutting down' | 'model failed' | 'model down'
+  /** Each model's state, by name. */
+  models: Record<string, ModelState>
+}
+
+/** How a shutdown ended: everything answered in time, or cut short at shutdownTimeoutMs. */
+export type ShutdownOutcome = 'clean' | 'timed out'
+
+// after the drain timed out: how long the forced close (abort jobs, kill runners) may take before giving up on it
+const FORCED_CLOSE_MS = 2_000
+
+/** Load descriptors for every path; throws ModelLoadError naming the file on the first bad one. */
+export async function loadAll(paths: string[]): Promise<ModelDescriptor[]> {
+  const all = (await Promise.all(paths.map(loadModels))).flat()
+  // `carafe serve examples/ocr examples/text-detection` names text-detection twice (once through requires): serve it once.
+  const key = (d: ModelDescriptor) => `${d.name}\0${d.source.path}`
+  return all.filter((d, i) => all.findIndex((e) => key(e) === key(d)) === i)
+}
+
+/**
+ * The one composition root: the models and the job store, how jobs reach the models, readiness, and the shutdown
+ * order. `carafe serve`, `carafe worker` and the Fastify plugin all run through it.
+ */
+export class CarafeHost {
+  readonly registry: ModelRegistry
+  readonly jobs: JobStore
+  readonly #config: Readonly<Config>
+  readonly #log: Logger
+  #phase: HostPhase = 'serving'
+  #shutdown: Promise<ShutdownOutcome> | undefined
+
+  private constructor(registry: ModelRegistry, jobs: JobStore, config: Readonly<Config>, log: Logger) {
+    this.registry = registry
+    this.jobs = jobs
+    this.#config = config
+    this.#log = log
+  }
+
+  static async open({
+    descriptors,
+    config,
+    logger,
+  }: {
+    descriptors: ModelDescriptor[]
+    config: Readonly<Config>
+    logger: Logger
+  }): Promise<CarafeHost> {
+    const registry = new ModelRegistry(applyModelSettings(descriptors, config), config, logger)
+    const jobs = await openJobStore(config, logger)
+    return new CarafeHost(registry, jobs, config, logger)
+  }
+
+  get phase(): HostPhase {
+    return this.#phase
+  }
+
+  /** False once the drain is over: new sync requests and job submits are refused with SHUTTING_DOWN. */
+  get accepting(): boolean {
+    return this.#phase === 'serving' || this.#phase === 'draining'
+  }
+
+  /** Load and warm up every model, then start taking background jobs. */
+  async start(): Promise<void> {
+    await this.registry.start()
+    if (this.#phase !== 'serving') return
+    // background jobs go through the same predict path (queue, batcher, runner) as sync requests, but they were
+    // admitted at submit: they wait their turn in the queue instead of being refused as overloaded
+    this.jobs.start((job, options) => this.registry.get(job.model).predict(job.instances, { ...options, job: true }))
+  }
+
+  /** Should this replica get traffic? See docs/DESIGN-NOTES.md, "Readiness". */
+  readiness(): Readiness {
+    const models = Object.fromEntries(this.registry.list().map((m) => [m.name, m.state]))
+    const states = Object.values(models)
+    const reason =
+      this.#phase === 'draining'
+        ? 'draining'
+        : this.#phase !== 'serving' || states.includes('stopping') || states.includes('stopped')
+          ? 'shutting down'
+          : states.includes('failed')
+            ? 'model failed'
+            : states.includes('loading')
+              ? 'loading'
+              : states.includes('down')
+                ? 'model down'
+                : undefined
+    return { ready: reason === undefined, ...(reason ? { reason } : {}), models }
+  }
+
+  /**
+   * The one shutdown order: report draining (still serving) for drainDelayMs; then refuse new work, stop job intake
+   * and let the HTTP layer answer what it accepted (`closeHttp`) while the jobs already running finish (their
+   * ctx.models calls still run); then close the job store and the models. The part after the drain is bounded by
+   * shutdownTimeoutMs: past it, running jobs go back to the queue and the runners are stopped.
+   */
+  shutdown(
+    closeHttp: () => Promise<void> = async () => undefined,
+    { drain = true }: { drain?: boolean } = {},
+  ): Promise<ShutdownOutcome> {
+    this.#shutdown ??= this.#runShutdown(closeHttp, drain ? this.#config.drainDelayMs : 0)
+    return this.#shutdown
+  }
+
+  async #runShutdown(closeHttp: () => Promise<void>, drainDelayMs: number): Promise<ShutdownOutcome> {
+    const { shutdownTimeoutMs } = this.#config
+    this.#phase = 'draining'
+    if (drainDelayMs > 0) {
+      this.#log.info({ drainDelayMs }, 'draining: /readyz answers 503 while requests are still served')
+      await sleep(drainDelayMs)
+    }
+    this.#phase = 'closing'
+    this.#log.info({ shutdownTimeoutMs }, 'closing: new work refused, finishing accepted requests and running jobs')
+    const closeJobs = once(() => this.jobs.close())
+    const graceful = (async () => {
+      await Promise.all([this.jobs.stopIntake(), closeHttp()])
+      await closeJobs()
+      await this.registry.close()
+      return 'clean' as const
+    })()
+    const outcome = await Promise.race([graceful, sleep(shutdownTimeoutMs).then(() => 'timed out' as const)])
+    if (outcome === 'timed out') {
+      this.#log.warn({ shutdownTimeoutMs }, 'shutdown timed out: running jobs go back to the queue, runners stop')
+      const forced = (async () => {
+        await closeJobs() // aborted jobs are not failed: they run again (embedded: next start; Redis: any worker)
+        await this.registry.close({ force: true })
+      })()
+      await Promise.race([forced, sleep(FORCED_CLOSE_MS)])
+    }
+    this.#phase = 'closed'
+    return outcome
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+function once<T>(fn: () => Promise<T>): () => Promise<T> {
+  let result: Promise<T> | undefined
+  return () => (result ??= fn())
+}

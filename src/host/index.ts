@@ -1,0 +1,2 @@
+export { CarafeHost, loadAll } from './host.js'
+export type { HostPhase, Readiness, ShutdownOutcome } from './host.js'
