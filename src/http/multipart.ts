@@ -3,6 +3,8 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { CarafeError } from '../errors.js'
 import { IMAGE_LIMITS } from '../model/image.js'
+import { nestsDeeperThan } from '../model/index.js'
+import { tooDeep } from './json-body.js'
 
 // A form is one instance: a handful of files and parameters, never thousands of parts.
 const LIMITS = { files: 8, fields: 64, parts: 72, fieldSize: 1024 * 1024, fileSize: IMAGE_LIMITS.maxBytes }
@@ -35,6 +37,7 @@ async function formInstance(request: FastifyRequest): Promise<Record<string, unk
       else add(part.fieldname, fieldValue(part.value))
     }
   } catch (error) {
+    if (error instanceof CarafeError) throw error
     const code = (error as { code?: string }).code
     if (code === 'FST_REQ_FILE_TOO_LARGE')
       throw new CarafeError('IMAGE_TOO_LARGE', `An uploaded file is larger than ${LIMITS.fileSize} bytes`, [
@@ -58,9 +61,13 @@ async function formInstance(request: FastifyRequest): Promise<Record<string, unk
 
 function fieldValue(value: unknown): unknown {
   if (typeof value !== 'string') return value
+  let parsed: unknown
   try {
-    return JSON.parse(value)
+    parsed = JSON.parse(value)
   } catch {
     return value
   }
+  // a text field is JSON too: the same depth limit as a JSON body
+  if (nestsDeeperThan(parsed)) throw tooDeep()
+  return parsed
 }
