@@ -17,10 +17,7 @@ it('GET /metrics counts requests by model, route and status, with model gauges a
   const { status, text, headers } = await get(`${url}/metrics`)
   assert.equal(status, 200)
   assert.match(headers.get('content-type')!, /text\/plain/)
-  assert.match(
-    text,
-    /carafe_requests_total\{model="iris",route="\/v1\/models\/:name:predict",status="200"\} 3/,
-  )
+  assert.match(text, /carafe_requests_total\{model="iris",route="\/v1\/models\/:name:predict",status="200"\} 3/)
   assert.match(text, /carafe_requests_total\{model="iris",route="[^"]+",status="400"\} 1/)
   assert.match(text, /carafe_request_duration_seconds_bucket\{le="0.0005",model="iris",route="[^"]+"\}/)
   assert.match(text, /carafe_request_duration_seconds_count\{model="iris",route="[^"]+"\} 4/)
