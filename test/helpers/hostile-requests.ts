@@ -149,3 +149,25 @@ export function* hostileRequests(seed: number, count: number, bodyLimit: number)
   const kinds = Object.keys(makers)
   for (let i = 0; i < count; i++) yield makers[kinds[i % kinds.length]]()
 }
+
+/**
+ * A multipart form of `fields` text fields of `fieldBytes` each, sent chunked (no Content-Length) and left unfinished
+ * when `unfinished`: the server must answer on its own once the total passes its bodyLimit.
+ */
+export function multipartFlood(path: string, fields: number, fieldBytes: number, unfinished = true): Buffer {
+  const boundary = 'carafe-hostile-boundary'
+  const field = (i: number) =>
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="f${i}"\r\n\r\n${'7'.repeat(fieldBytes)}\r\n`,
+      'latin1',
+    )
+  const body = Buffer.concat([
+    ...Array.from({ length: fields }, (_, i) => field(i)),
+    Buffer.from(unfinished ? '' : `--${boundary}--\r\n`),
+  ])
+  const chunk = Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from('\r\n')])
+  const head = Buffer.from(
+    `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nTransfer-Encoding: chunked\r\n\r\n`,
+  )
+  return Buffer.concat([head, chunk, Buffer.from(unfinished ? '' : '0\r\n\r\n')])
+}
