@@ -119,7 +119,10 @@ export function createMetrics(models: ModelRegistry, jobs?: JobStore) {
   const routes = new Map<string, string>()
   const routeLabel = (route: string) => {
     let label = routes.get(route)
-    if (label === undefined) routes.set(route, (label = routeTemplate(route)))
+    if (label === undefined) {
+      label = routeTemplate(route)
+      routes.set(route, label)
+    }
     return label
   }
   return {
