@@ -1,6 +1,7 @@
 import { Ajv } from 'ajv'
 import { Config } from './schema.js'
 import { allowedFor, keyOf } from './explain.js'
+import { unsafeKeyMessage, unsafeKeyPath } from './unsafe-keys.js'
 
 export class ConfigError extends Error {
   override name = 'ConfigError'
@@ -24,6 +25,8 @@ export function loadConfig({
   env?: Record<string, string | undefined>
   flags?: Record<string, unknown>
 } = {}): Readonly<Config> {
+  const unsafe = unsafeKeyPath(file) ?? unsafeKeyPath(flags)
+  if (unsafe !== undefined) throw new ConfigError(`config: ${unsafeKeyMessage(unsafe)}`)
   const merged: Record<string, unknown> = {}
   const origin = new Map<string, Source>()
   const put = (key: string, value: unknown, from: string) => {
