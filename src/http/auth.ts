@@ -41,12 +41,12 @@ export class ApiKeys {
     let fromFile: { name: string; digest: Buffer }[] = []
     if (this.#config.apiKeysFile) {
       try {
-        fromFile = parseKeyFile(readFileSync(this.#config.apiKeysFile, 'utf8')).map(({ name, key }) => ({
-          name,
-          digest: sha256(key),
-        }))
+        const parsed = parseKeyFile(readFileSync(this.#config.apiKeysFile, 'utf8'))
+        // an editor may write the file in two steps: an empty file is one caught mid-save, not "no keys"
+        if (parsed.length === 0) throw new Error('the file holds no keys (caught mid-save?)')
+        fromFile = parsed.map(({ name, key }) => ({ name, digest: sha256(key) }))
       } catch (error) {
-        this.#log.error(
+        this.#log.warn(
           { file: this.#config.apiKeysFile, reason, problem: (error as Error).message },
           'API key file not reloaded; keeping the keys in force',
         )

@@ -59,4 +59,22 @@ describe('API keys', () => {
     assert.equal((await predictWith('bob-key-00000000000002')).status, 200)
     assert.equal((await predictWith('alice-key-0000000001')).status, 401)
   })
+
+  it('keeps the keys in force when the key file turns empty (caught mid-save), with a warning', async (t) => {
+    const file = join(mkdtempSync(join(tmpdir(), 'carafe-keys-')), 'keys.yaml')
+    writeFileSync(file, 'alice: alice-key-0000000001\n')
+    const server = await startServer(example('iris'), { t, config: { apiKeysFile: file } })
+    const predictWith = (key: string) =>
+      post(`${server.url}/v1/models/iris:predict`, BODY, { authorization: `Bearer ${key}` })
+    assert.equal((await predictWith('alice-key-0000000001')).status, 200)
+    const warned = () => server.logs.filter((l) => l.msg === 'API key file not reloaded; keeping the keys in force')
+    writeFileSync(file, '')
+    for (let i = 0; i < 100 && warned().length === 0; i++) await sleep(100)
+    assert.equal(warned().length, 1, 'the empty file was seen and refused')
+    assert.equal(warned()[0].level, 40) // warn
+    assert.equal((await predictWith('alice-key-0000000001')).status, 200)
+    writeFileSync(file, '# all keys removed\n')
+    for (let i = 0; i < 100 && warned().length === 1; i++) await sleep(100)
+    assert.equal((await predictWith('alice-key-0000000001')).status, 200)
+  })
 })
