@@ -73,7 +73,8 @@ export async function decodeImageInput(value: unknown, limits: Partial<ImageLimi
   let width: number | undefined
   let height: number | undefined
   try {
-    ;({ width, height } = await sharp(bytes).metadata())
+    // the header's size only (no decode): sharp's own pixel limit would call a huge image undecodable instead
+    ;({ width, height } = await sharp(bytes, { limitInputPixels: false }).metadata())
   } catch {
     throw new CarafeError(
       'INVALID_IMAGE',
