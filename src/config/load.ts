@@ -73,6 +73,7 @@ const ENV_KEYS: Record<string, { key: keyof Config; parse: (raw: string) => unkn
   CARAFE_API_KEYS: { key: 'apiKeys', parse: toList },
   CARAFE_API_KEYS_FILE: { key: 'apiKeysFile', parse: String },
   CARAFE_METRICS_AUTH: { key: 'metricsAuth', parse: toBoolean },
+  CARAFE_PUBLIC_DOCS: { key: 'publicDocs', parse: toBoolean },
   CARAFE_TLS_CERT: { key: 'tlsCert', parse: String },
   CARAFE_TLS_KEY: { key: 'tlsKey', parse: String },
   CARAFE_HTTP2: { key: 'http2', parse: toBoolean },

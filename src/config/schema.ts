@@ -74,6 +74,9 @@ export const Config = Type.Object(
     apiKeysFile: Type.Optional(Type.String({ minLength: 1 })),
     // false: /metrics is open like the health routes; true: it needs a key when keys are configured
     metricsAuth: Type.Boolean({ default: false }),
+    // false: with keys configured, /, /openapi.json and /docs need a key too (they show every model and its schema);
+    // true: they stay open to anyone who can reach the server
+    publicDocs: Type.Boolean({ default: false }),
     tlsCert: Type.Optional(Type.String({ minLength: 1 })),
     tlsKey: Type.Optional(Type.String({ minLength: 1 })),
     http2: Type.Boolean({ default: false }),

@@ -50,6 +50,13 @@ export async function buildApp(deps: AppDeps & { logger: FastifyBaseLogger }): P
 
   const keys = new ApiKeys(deps.config, deps.logger)
   const metrics = createMetrics(deps.registry, deps.jobs)
+  // the index page, the OpenAPI document and Swagger UI show every model and its schema: with keys, only to key holders
+  if (!deps.config.publicDocs) {
+    const guard = requireApiKey(keys)
+    app.addHook('onRequest', async (request, reply) => {
+      if (isDocsRoute(request.routeOptions.url)) await guard(request, reply)
+    })
+  }
   if (!deps.config.metricsAuth) metricsRoute(app, metrics)
   await registerCors(app, deps.config)
   app.addHook('onClose', async () => keys.close())
@@ -74,5 +81,8 @@ function notFound(app: FastifyInstance, request: FastifyRequest): CarafeError {
   }
   return new CarafeError('NOT_FOUND', `No route for ${request.method} ${url}`)
 }
+
+const isDocsRoute = (url: string | undefined) =>
+  url === '/' || url === '/openapi.json' || url === '/docs' || url?.startsWith('/docs/') === true
 
 const round = (x: number) => Math.round(x * 1000) / 1000
