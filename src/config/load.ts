@@ -79,6 +79,7 @@ const ENV_KEYS: Record<string, { key: keyof Config; parse: (raw: string) => unkn
   CARAFE_HTTP2: { key: 'http2', parse: toBoolean },
   CARAFE_RATE_LIMIT: { key: 'rateLimit', parse: toNumber },
   CARAFE_RATE_LIMIT_WINDOW_MS: { key: 'rateLimitWindowMs', parse: toNumber },
+  CARAFE_AUTH_FAILURE_LIMIT: { key: 'authFailureLimit', parse: toNumber },
   CARAFE_CORS_ORIGINS: { key: 'corsOrigins', parse: toList },
   CARAFE_CONNECTION_TIMEOUT_MS: { key: 'connectionTimeoutMs', parse: toNumber },
   CARAFE_KEEP_ALIVE_TIMEOUT_MS: { key: 'keepAliveTimeoutMs', parse: toNumber },

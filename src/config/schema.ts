@@ -83,6 +83,9 @@ export const Config = Type.Object(
     // requests per window per API key (or client address without one); 0 turns the limit off
     rateLimit: Type.Integer({ minimum: 0, default: 0 }),
     rateLimitWindowMs: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 60_000 }),
+    // failed API key checks per client address per rateLimitWindowMs; past it the address gets 429 until the window
+    // ends, whatever key it sends (0 turns the throttle off)
+    authFailureLimit: Type.Integer({ minimum: 0, default: 20 }),
     // per named key (from the key file): requests per window, overriding rateLimit
     keyRateLimits: Type.Record(Type.String(), Type.Integer({ minimum: 0 }), { default: {} }),
     // CORS is off until origins are listed ("*" allows any)

@@ -1,7 +1,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify'
 import { CarafeError } from '../errors.js'
 import type { AppDeps } from './deps.js'
-import { ApiKeys, requireApiKey } from './auth.js'
+import { ApiKeys, AuthFailures, requireApiKey } from './auth.js'
 import { clientErrorHandler } from './client-error.js'
 import { replyWithError } from './errors.js'
 import { registerCors, registerRateLimit } from './limits.js'
@@ -49,10 +49,12 @@ export async function buildApp(deps: AppDeps & { logger: FastifyBaseLogger }): P
   })
 
   const keys = new ApiKeys(deps.config, deps.logger)
+  // one throttle for every key check (API scope, docs, metrics), so a guesser cannot move between them
+  const failures = new AuthFailures(deps.config.authFailureLimit, deps.config.rateLimitWindowMs)
   const metrics = createMetrics(deps.registry, deps.jobs)
   // the index page, the OpenAPI document and Swagger UI show every model and its schema: with keys, only to key holders
   if (!deps.config.publicDocs) {
-    const guard = requireApiKey(keys)
+    const guard = requireApiKey(keys, failures)
     app.addHook('onRequest', async (request, reply) => {
       if (isDocsRoute(request.routeOptions.url)) await guard(request, reply)
     })
@@ -61,7 +63,7 @@ export async function buildApp(deps: AppDeps & { logger: FastifyBaseLogger }): P
   await registerCors(app, deps.config)
   app.addHook('onClose', async () => keys.close())
   await registerRoutes(app, deps, async (api) => {
-    api.addHook('onRequest', requireApiKey(keys))
+    api.addHook('onRequest', requireApiKey(keys, failures))
     await registerRateLimit(api, deps.config)
     if (deps.config.metricsAuth) metricsRoute(api, metrics)
   })
