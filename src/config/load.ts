@@ -81,6 +81,7 @@ const ENV_KEYS: Record<string, { key: keyof Config; parse: (raw: string) => unkn
   CARAFE_RATE_LIMIT_WINDOW_MS: { key: 'rateLimitWindowMs', parse: toNumber },
   CARAFE_AUTH_FAILURE_LIMIT: { key: 'authFailureLimit', parse: toNumber },
   CARAFE_CORS_ORIGINS: { key: 'corsOrigins', parse: toList },
+  CARAFE_MAX_CONNECTIONS: { key: 'maxConnections', parse: toNumber },
   CARAFE_CONNECTION_TIMEOUT_MS: { key: 'connectionTimeoutMs', parse: toNumber },
   CARAFE_KEEP_ALIVE_TIMEOUT_MS: { key: 'keepAliveTimeoutMs', parse: toNumber },
   CARAFE_REQUEST_TIMEOUT_MS: { key: 'requestTimeoutMs', parse: toNumber },

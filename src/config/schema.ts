@@ -90,6 +90,8 @@ export const Config = Type.Object(
     keyRateLimits: Type.Record(Type.String(), Type.Integer({ minimum: 0 }), { default: {} }),
     // CORS is off until origins are listed ("*" allows any)
     corsOrigins: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+    // open connections at once; more are closed as they arrive. Default: the open-file limit minus headroom
+    maxConnections: Type.Optional(Type.Integer({ minimum: 1 })),
     connectionTimeoutMs: Type.Integer({ minimum: 0, default: 0 }),
     keepAliveTimeoutMs: Type.Integer({ minimum: 1, default: 72_000 }),
     requestTimeoutMs: Type.Integer({ minimum: 0, default: 60_000 }),

@@ -3,6 +3,7 @@ import { CarafeError } from '../errors.js'
 import type { AppDeps } from './deps.js'
 import { ApiKeys, AuthFailures, requireApiKey } from './auth.js'
 import { clientErrorHandler } from './client-error.js'
+import { limitConnections } from './connection-limit.js'
 import { replyWithError } from './errors.js'
 import { registerCors, registerRateLimit } from './limits.js'
 import { createMetrics, metricsRoute } from './metrics.js'
@@ -28,6 +29,7 @@ export async function buildApp(deps: AppDeps & { logger: FastifyBaseLogger }): P
     clientErrorHandler,
     ...serverOptions(deps.config),
   }) as unknown as FastifyInstance
+  limitConnections(app.server, deps.config, deps.logger)
   app.removeContentTypeParser('text/plain')
   app.setErrorHandler(replyWithError)
   app.setNotFoundHandler((request, reply) => {

@@ -66,7 +66,10 @@ it('/metrics is open by default and needs a key with metricsAuth', async (t) => 
 })
 
 it('unknown model names never become label values: /metrics keeps its size through 600 of them', async (t) => {
-  const { url } = await startServer(example('iris'), { t, config: { apiKeys: [KEY], metricsAuth: false, authFailureLimit: 0 } })
+  const { url } = await startServer(example('iris'), {
+    t,
+    config: { apiKeys: [KEY], metricsAuth: false, authFailureLimit: 0 },
+  })
   const auth = { authorization: `Bearer ${KEY}` }
   const flood = async (from: number, to: number) => {
     for (let i = from; i < to; i++) {
