@@ -2,6 +2,7 @@
 export const ERRORS = {
   INVALID_INPUT: { status: 400, message: 'The input does not match the model schema' },
   MALFORMED_JSON: { status: 400, message: 'The request body is not valid JSON' },
+  NESTING_TOO_DEEP: { status: 400, message: 'The JSON body nests arrays and objects deeper than the limit' },
   TOO_MANY_INSTANCES: { status: 400, message: 'The request carries more instances than the limit' },
   INVALID_IMAGE: { status: 400, message: 'The image could not be decoded' },
   WEBHOOK_NOT_ALLOWED: { status: 400, message: 'The webhook URL is not allowed by the server config (webhookHosts)' },

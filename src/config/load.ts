@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject } from 'ajv'
 import { Config } from './schema.js'
 import { allowedFor, keyOf, mostSpecific } from './explain.js'
+import { unsafeKeyMessage, unsafeKeyPath } from './unsafe-keys.js'
 
 export class ConfigError extends Error {
   override name = 'ConfigError'
@@ -24,6 +25,8 @@ export function loadConfig({
   env?: Record<string, string | undefined>
   flags?: Record<string, unknown>
 } = {}): Readonly<Config> {
+  const unsafe = unsafeKeyPath(file) ?? unsafeKeyPath(flags)
+  if (unsafe !== undefined) throw new ConfigError(`config: ${unsafeKeyMessage(unsafe)}`)
   const merged: Record<string, unknown> = {}
   const origin = new Map<string, Source>()
   const put = (key: string, value: unknown, from: string) => {
@@ -79,12 +82,15 @@ const ENV_KEYS: Record<string, { key: keyof Config; parse: (raw: string) => unkn
   CARAFE_API_KEYS: { key: 'apiKeys', parse: toList },
   CARAFE_API_KEYS_FILE: { key: 'apiKeysFile', parse: String },
   CARAFE_METRICS_AUTH: { key: 'metricsAuth', parse: toBoolean },
+  CARAFE_PUBLIC_DOCS: { key: 'publicDocs', parse: toBoolean },
   CARAFE_TLS_CERT: { key: 'tlsCert', parse: String },
   CARAFE_TLS_KEY: { key: 'tlsKey', parse: String },
   CARAFE_HTTP2: { key: 'http2', parse: toBoolean },
   CARAFE_RATE_LIMIT: { key: 'rateLimit', parse: toNumber },
   CARAFE_RATE_LIMIT_WINDOW_MS: { key: 'rateLimitWindowMs', parse: toNumber },
+  CARAFE_AUTH_FAILURE_LIMIT: { key: 'authFailureLimit', parse: toNumber },
   CARAFE_CORS_ORIGINS: { key: 'corsOrigins', parse: toList },
+  CARAFE_MAX_CONNECTIONS: { key: 'maxConnections', parse: toNumber },
   CARAFE_CONNECTION_TIMEOUT_MS: { key: 'connectionTimeoutMs', parse: toNumber },
   CARAFE_KEEP_ALIVE_TIMEOUT_MS: { key: 'keepAliveTimeoutMs', parse: toNumber },
   CARAFE_REQUEST_TIMEOUT_MS: { key: 'requestTimeoutMs', parse: toNumber },

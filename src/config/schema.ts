@@ -92,16 +92,24 @@ export const Config = Type.Object(
     apiKeysFile: Type.Optional(Type.String({ minLength: 1 })),
     // false: /metrics is open like the health routes; true: it needs a key when keys are configured
     metricsAuth: Type.Boolean({ default: false }),
+    // false: with keys configured, /, /openapi.json and /docs need a key too (they show every model and its schema);
+    // true: they stay open to anyone who can reach the server
+    publicDocs: Type.Boolean({ default: false }),
     tlsCert: Type.Optional(Type.String({ minLength: 1 })),
     tlsKey: Type.Optional(Type.String({ minLength: 1 })),
     http2: Type.Boolean({ default: false }),
     // requests per window per API key (or client address without one); 0 turns the limit off
     rateLimit: Type.Integer({ minimum: 0, default: 0 }),
     rateLimitWindowMs: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 60_000 }),
+    // failed API key checks per client address per rateLimitWindowMs; past it the address gets 429 until the window
+    // ends, whatever key it sends (0 turns the throttle off)
+    authFailureLimit: Type.Integer({ minimum: 0, default: 20 }),
     // per named key (from the key file): requests per window, overriding rateLimit
     keyRateLimits: Type.Record(Type.String(), Type.Integer({ minimum: 0 }), { default: {} }),
     // CORS is off until origins are listed ("*" allows any)
     corsOrigins: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+    // open connections at once; more are closed as they arrive. Default: the open-file limit minus headroom
+    maxConnections: Type.Optional(Type.Integer({ minimum: 1 })),
     connectionTimeoutMs: Type.Integer({ minimum: 0, default: 0 }),
     keepAliveTimeoutMs: Type.Integer({ minimum: 1, default: 72_000 }),
     requestTimeoutMs: Type.Integer({ minimum: 0, default: 60_000 }),

@@ -1,7 +1,10 @@
+import type { Http2SecureServer } from 'node:http2'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify'
 import { CarafeError } from '../errors.js'
 import type { AppDeps } from './deps.js'
 import { clientErrorHandler } from './client-error.js'
+import { limitConnections } from './connection-limit.js'
+import { boundHttp2Streams } from './http2-limits.js'
 import { replyWithError } from './errors.js'
 import { createMetrics } from './metrics.js'
 import { requestIdFor } from './request-id.js'
@@ -26,6 +29,8 @@ export async function buildApp(deps: AppDeps & { logger: FastifyBaseLogger }): P
     clientErrorHandler,
     ...serverOptions(deps.config),
   }) as unknown as FastifyInstance
+  limitConnections(app.server, deps.config, deps.logger)
+  if (deps.config.http2) boundHttp2Streams(app.server as unknown as Http2SecureServer, deps.config)
   app.removeContentTypeParser('text/plain')
   app.setErrorHandler(replyWithError)
   app.setNotFoundHandler((request, reply) => {

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto'
 import { readFileSync, unwatchFile, watchFile } from 'node:fs'
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
+import { LRUCache } from 'lru-cache'
 import { parse as parseYaml } from 'yaml'
 import type { Config } from '../config/index.js'
 import { CarafeError } from '../errors.js'
@@ -41,12 +42,12 @@ export class ApiKeys {
     let fromFile: { name: string; digest: Buffer }[] = []
     if (this.#config.apiKeysFile) {
       try {
-        fromFile = parseKeyFile(readFileSync(this.#config.apiKeysFile, 'utf8')).map(({ name, key }) => ({
-          name,
-          digest: sha256(key),
-        }))
+        const parsed = parseKeyFile(readFileSync(this.#config.apiKeysFile, 'utf8'))
+        // an editor may write the file in two steps: an empty file is one caught mid-save, not "no keys"
+        if (parsed.length === 0) throw new Error('the file holds no keys (caught mid-save?)')
+        fromFile = parsed.map(({ name, key }) => ({ name, digest: sha256(key) }))
       } catch (error) {
-        this.#log.error(
+        this.#log.warn(
           { file: this.#config.apiKeysFile, reason, problem: (error as Error).message },
           'API key file not reloaded; keeping the keys in force',
         )
@@ -94,16 +95,60 @@ export function keyFrom(request: FastifyRequest): string | undefined {
   return typeof token === 'string' ? token.trim() : undefined
 }
 
+/**
+ * Failed key checks per client address in a fixed window; past the limit the address is refused (429) until the window
+ * ends, before its key is even compared, so guessing keys costs a client the window.
+ */
+export class AuthFailures {
+  readonly #failures: LRUCache<string, { count: number; until: number }>
+  readonly #limit: number
+  readonly #windowMs: number
+
+  constructor(limit: number, windowMs: number) {
+    this.#limit = limit
+    this.#windowMs = windowMs
+    // bounded: a flood from many addresses forgets the oldest ones, it never grows the server
+    this.#failures = new LRUCache({ max: MAX_TRACKED_ADDRESSES })
+  }
+
+  /** Seconds to wait when the address is throttled, else undefined. */
+  blocked(address: string, now = Date.now()): number | undefined {
+    if (this.#limit === 0) return undefined
+    const entry = this.#failures.get(address)
+    if (!entry || entry.until <= now || entry.count < this.#limit) return undefined
+    return Math.ceil((entry.until - now) / 1000)
+  }
+
+  fail(address: string, now = Date.now()): void {
+    if (this.#limit === 0) return
+    const entry = this.#failures.get(address)
+    if (!entry || entry.until <= now) this.#failures.set(address, { count: 1, until: now + this.#windowMs })
+    else entry.count++
+  }
+}
+
+// addresses whose failures are remembered at once
+const MAX_TRACKED_ADDRESSES = 10_000
+
 /** onRequest hook for the `api` scope: 401 UNAUTHORIZED with WWW-Authenticate unless a configured key matches. */
-export function requireApiKey(keys: ApiKeys) {
+export function requireApiKey(keys: ApiKeys, failures?: AuthFailures) {
   return async (
     request: FastifyRequest & { apiKeyName?: string },
     reply: { header(name: string, value: string): unknown },
   ) => {
     if (!keys.enabled) return
+    const wait = failures?.blocked(request.ip)
+    if (wait !== undefined)
+      throw new CarafeError(
+        'RATE_LIMITED',
+        `Too many requests with a wrong or missing API key from this address; retry in ${wait} s`,
+        undefined,
+        wait,
+      )
     const given = keyFrom(request)
     const name = given ? keys.match(given) : undefined
     if (name === undefined) {
+      failures?.fail(request.ip)
       reply.header('www-authenticate', 'Bearer realm="carafe"')
       throw new CarafeError('UNAUTHORIZED', given ? 'The API key is not valid' : undefined)
     }

@@ -9,7 +9,9 @@ export async function registerRateLimit(api: FastifyInstance, config: Readonly<C
   if (config.rateLimit === 0 && Object.keys(config.keyRateLimits).length === 0) return
   const keyName = (request: FastifyRequest) => (request as FastifyRequest & { apiKeyName?: string }).apiKeyName
   await api.register(rateLimit, {
-    hook: 'preHandler', // after the onRequest auth hook has named the key
+    // before the body is read, so a refused client costs no parsing and a 4xx (malformed JSON, bad input) counts too;
+    // the scope's own onRequest auth hook runs first and names the key
+    hook: 'onRequest',
     timeWindow: config.rateLimitWindowMs,
     max: (request) => config.keyRateLimits[keyName(request) ?? ''] ?? (config.rateLimit || Number.MAX_SAFE_INTEGER),
     keyGenerator: (request) => (keyName(request) ? `key:${keyName(request)}` : `ip:${request.ip}`),

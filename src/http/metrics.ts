@@ -114,13 +114,33 @@ export function createMetrics(models: ModelRegistry, jobs?: JobStore) {
     })
   }
 
+  // label values come from the served models and the route table only: a client's made-up names and paths would
+  // grow /metrics (and every scrape's memory) for ever
+  const routes = new Map<string, string>()
+  const routeLabel = (route: string) => {
+    let label = routes.get(route)
+    if (label === undefined) {
+      label = routeTemplate(route)
+      routes.set(route, label)
+    }
+    return label
+  }
   return {
     register,
     observe(model: string | undefined, route: string, status: number, seconds: number) {
-      requests.inc({ model: model ?? '', route, status: String(status) })
-      duration.observe({ model: model ?? '', route }, seconds)
+      const modelLabel = model === undefined ? '' : models.has(model) ? model : UNKNOWN_MODEL
+      requests.inc({ model: modelLabel, route: routeLabel(route), status: String(status) })
+      duration.observe({ model: modelLabel, route: routeLabel(route) }, seconds)
     },
   }
+}
+
+/** The `model` label of a request naming a model that is not served. */
+export const UNKNOWN_MODEL = '_unknown'
+
+/** A route as registered, without its parameter regexes and with `::` unescaped: `/v1/models/:name:predict`. */
+export function routeTemplate(route: string): string {
+  return route.replace(/(:\w+)\((?:\\.|[^)])*\)/g, '$1').replaceAll('::', ':')
 }
 
 /** GET /metrics in Prometheus text format. */

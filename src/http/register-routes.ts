@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { CarafeError } from '../errors.js'
 import type { CarafeHost } from '../host/index.js'
-import { ApiKeys, requireApiKey } from './auth.js'
+import { ApiKeys, AuthFailures, requireApiKey } from './auth.js'
 import type { AppDeps } from './deps.js'
 import { utf8JsonParser } from './json-body.js'
 import { registerCors, registerRateLimit } from './limits.js'
@@ -25,7 +25,16 @@ export async function registerRoutes(
   { metrics }: { metrics?: ReturnType<typeof createMetrics> } = {},
 ): Promise<void> {
   const keys = new ApiKeys(deps.config, app.log)
+  // one throttle for every key check (API scope, docs, metrics), so a guesser cannot move between them
+  const failures = new AuthFailures(deps.config.authFailureLimit, deps.config.rateLimitWindowMs)
   app.addHook('onClose', async () => keys.close())
+  // the index page, the OpenAPI document and Swagger UI show every model and its schema: with keys, only to key holders
+  if (!deps.config.publicDocs) {
+    const guard = requireApiKey(keys, failures)
+    app.addHook('onRequest', async (request, reply) => {
+      if (isDocsRoute(request.routeOptions.url)) await guard(request, reply)
+    })
+  }
   app.addHook('onSend', closeConnectionsWhenStopping(deps.host))
   await registerCors(app, deps.config)
   if (metrics && !deps.config.metricsAuth) metricsRoute(app, metrics)
@@ -34,7 +43,7 @@ export async function registerRoutes(
   await app.register(openapiRoutes, deps)
   await app.register(async (api) => {
     // API keys and rate limits, scoped by encapsulation so health routes stay open
-    api.addHook('onRequest', requireApiKey(keys))
+    api.addHook('onRequest', requireApiKey(keys, failures))
     api.addHook('onRequest', refuseNewWorkWhenClosing(deps.host))
     await registerRateLimit(api, deps.config)
     if (metrics && deps.config.metricsAuth) metricsRoute(api, metrics)
@@ -46,6 +55,9 @@ export async function registerRoutes(
     await api.register(jobRoutes, deps)
   })
 }
+
+const isDocsRoute = (url: string | undefined) =>
+  url === '/' || url === '/openapi.json' || url === '/docs' || url?.startsWith('/docs/') === true
 
 /**
  * From SIGTERM on, every response closes its connection: keep-alive clients reconnect (to another replica), and the

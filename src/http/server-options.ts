@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import type { Config } from '../config/index.js'
 import { ConfigError } from '../config/index.js'
+import { MAX_CONCURRENT_STREAMS } from './http2-limits.js'
 
 /** Fastify's server options from the config: TLS, HTTP/2 and the connection/header timeouts. */
 export function serverOptions(config: Readonly<Config>): Record<string, unknown> {
@@ -20,7 +21,7 @@ export function serverOptions(config: Readonly<Config>): Record<string, unknown>
   const https = {
     cert: readPem(config.tlsCert, 'tlsCert'),
     key: readPem(config.tlsKey, 'tlsKey'),
-    ...(config.http2 ? { allowHTTP1: true } : {}),
+    ...(config.http2 ? { allowHTTP1: true, settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS } } : {}),
   }
   return { ...timeouts, https, ...(config.http2 ? { http2: true } : {}) }
 }

@@ -58,9 +58,18 @@ export async function deliverWebhook(
         },
         body,
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        // a redirect could lead anywhere, past webhookHosts: never followed, and not retried (it would say the same)
+        redirect: 'manual',
       })
       await response.arrayBuffer().catch(() => undefined)
       if (response.ok) return true
+      if (response.status >= 300 && response.status < 400) {
+        log?.warn(
+          { job: job.id, status: response.status, location: response.headers.get('location') },
+          'webhook answered with a redirect; not followed (list the final host in webhookHosts and use its URL)',
+        )
+        return false
+      }
       log?.warn({ job: job.id, status: response.status, attempt }, 'webhook answered with an error; retrying')
     } catch (error) {
       log?.warn({ job: job.id, err: (error as Error).message, attempt }, 'webhook failed; retrying')

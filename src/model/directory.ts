@@ -5,6 +5,7 @@ import { Type, type Static } from 'typebox'
 import { parse as parseYaml } from 'yaml'
 import { allowedFor, keyOf, mostSpecific } from '../config/explain.js'
 import { ModelSettings } from '../config/schema.js'
+import { unsafeKeyMessage, unsafeKeyPath } from '../config/unsafe-keys.js'
 import { type ModelDescriptor, NO_BATCHING } from './descriptor.js'
 import { ModelLoadError } from './load-error.js'
 import { loadHandlerDescriptor } from './handler.js'
@@ -111,6 +112,8 @@ async function readDirConfig(path: string): Promise<ModelDirConfig> {
   } catch (error) {
     throw new ModelLoadError(path, `not valid YAML (${(error as Error).message.split('\n')[0]})`)
   }
+  const unsafe = unsafeKeyPath(value)
+  if (unsafe !== undefined) throw new ModelLoadError(path, unsafeKeyMessage(unsafe))
   if (!validateDirConfig(value)) {
     const error = mostSpecific(validateDirConfig.errors!)
     const extra = (error.params as { additionalProperty?: string }).additionalProperty

@@ -96,7 +96,8 @@ export async function decodeImageInput(value: unknown, limits: Partial<ImageLimi
   let height: number | undefined
   let format: string | undefined
   try {
-    const metadata = await sharp(bytes).metadata()
+    // the header's size only (no decode): sharp's own pixel limit would call a huge image undecodable instead
+    const metadata = await sharp(bytes, { limitInputPixels: false }).metadata()
     ;({ width, height } = metadata)
     format = metadata.format === 'heif' && metadata.compression === 'av1' ? 'avif' : metadata.format
   } catch {

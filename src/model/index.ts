@@ -3,6 +3,7 @@ export type { BatchPolicy, JsonSchema, Logger, ModelDefinition, PredictContext, 
 export type { ModelHandle, Models } from './contract.js'
 export { NO_BATCHING } from './descriptor.js'
 export { ModelLoadError } from './load-error.js'
+export { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.js'
 export type { ModelDescriptor, ModelSource } from './descriptor.js'
 export { loadModels } from './load.js'
 export { instantiate } from './instantiate.js'

@@ -103,7 +103,7 @@ export function instanceDims(info: TensorInfo, batched: boolean): (number | null
 /** JSON Schema for one instance: a nested array per input; an object by input name when there are several. */
 export function instanceSchema(signature: OnnxSignature, which: 'inputs' | 'outputs' = 'inputs'): JsonSchema {
   const tensors = signature[which]
-  const one = (t: TensorInfo) => nestedArraySchema(instanceDims(t, signature.batched), jsonType(t.type))
+  const one = (t: TensorInfo) => nestedArraySchema(instanceDims(t, signature.batched), leafSchema(t.type))
   if (tensors.length === 1) return one(tensors[0])
   return {
     type: 'object',
@@ -113,12 +113,16 @@ export function instanceSchema(signature: OnnxSignature, which: 'inputs' | 'outp
   }
 }
 
-function jsonType(type: OrtType): string {
-  return Object.values(ELEMENT_TYPES).find((e) => e.ort === type)!.json
+// the largest finite float32; a bigger JSON number would become Infinity in the tensor, which the model cannot run on
+const FLOAT32_MAX = 3.4028234663852886e38
+
+function leafSchema(type: OrtType): JsonSchema {
+  const json = Object.values(ELEMENT_TYPES).find((e) => e.ort === type)!.json
+  return type === 'float32' ? { type: json, minimum: -FLOAT32_MAX, maximum: FLOAT32_MAX } : { type: json }
 }
 
-function nestedArraySchema(dims: (number | null)[], leaf: string): JsonSchema {
-  if (dims.length === 0) return { type: leaf }
+function nestedArraySchema(dims: (number | null)[], leaf: JsonSchema): JsonSchema {
+  if (dims.length === 0) return leaf
   const [first, ...rest] = dims
   const items = nestedArraySchema(rest, leaf)
   const schema: JsonSchema = {

@@ -11,7 +11,12 @@ export function sampleInstance(schema: JsonSchema): unknown {
   switch (schema.type) {
     case 'number':
     case 'integer':
-      return typeof schema.minimum === 'number' ? schema.minimum : 0
+      // 0 when the range allows it (a float32 input's range is ±3.4e38: its minimum would overflow the model), else the nearer bound
+      return typeof schema.minimum === 'number' && schema.minimum > 0
+        ? schema.minimum
+        : typeof schema.maximum === 'number' && schema.maximum < 0
+          ? schema.maximum
+          : 0
     case 'boolean':
       return false
     case 'string':

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import type { ModelSettings } from '../config/index.js'
+import { nestsDeeperThan } from '../model/index.js'
 
 export type CacheSettings = NonNullable<ModelSettings['cache']>
 
@@ -22,14 +23,16 @@ export class PredictionCache {
     this.#prefix = `${model}\0${version}\0`
   }
 
-  keyOf(instance: unknown): string {
+  /** undefined for an instance nested too deep to serialize safely (JSON.stringify recurses): it bypasses the cache. */
+  keyOf(instance: unknown): string | undefined {
+    if (nestsDeeperThan(instance)) return undefined
     return createHash('sha256').update(this.#prefix).update(canonicalJson(instance)).digest('base64url')
   }
 
   /** The cached entry for each key, undefined where the model must run; counts a hit or a miss per instance. */
-  lookup(keys: string[]): ({ output: unknown } | undefined)[] {
+  lookup(keys: (string | undefined)[]): ({ output: unknown } | undefined)[] {
     return keys.map((key) => {
-      const entry = this.#entries.get(key)
+      const entry = key === undefined ? undefined : this.#entries.get(key)
       if (entry) this.hits++
       else this.misses++
       return entry
@@ -37,8 +40,8 @@ export class PredictionCache {
   }
 
   /** Called with the outputs of a successful prediction only: a failure is never remembered. */
-  store(keys: string[], outputs: unknown[]): void {
-    for (const [i, key] of keys.entries()) this.#entries.set(key, { output: outputs[i] })
+  store(keys: (string | undefined)[], outputs: unknown[]): void {
+    for (const [i, key] of keys.entries()) if (key !== undefined) this.#entries.set(key, { output: outputs[i] })
   }
 
   snapshot() {

@@ -149,3 +149,78 @@ export function* hostileRequests(seed: number, count: number, bodyLimit: number)
   const kinds = Object.keys(makers)
   for (let i = 0; i < count; i++) yield makers[kinds[i % kinds.length]]()
 }
+
+/**
+ * A multipart form of `fields` text fields of `fieldBytes` each, sent chunked (no Content-Length) and left unfinished
+ * when `unfinished`: the server must answer on its own once the total passes its bodyLimit.
+ */
+export function multipartFlood(path: string, fields: number, fieldBytes: number, unfinished = true): Buffer {
+  const boundary = 'carafe-hostile-boundary'
+  const field = (i: number) =>
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="f${i}"\r\n\r\n${'7'.repeat(fieldBytes)}\r\n`,
+      'latin1',
+    )
+  const body = Buffer.concat([
+    ...Array.from({ length: fields }, (_, i) => field(i)),
+    Buffer.from(unfinished ? '' : `--${boundary}--\r\n`),
+  ])
+  const chunk = Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from('\r\n')])
+  const head = Buffer.from(
+    `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nTransfer-Encoding: chunked\r\n\r\n`,
+  )
+  return Buffer.concat([head, chunk, Buffer.from(unfinished ? '' : '0\r\n\r\n')])
+}
+
+/** One request of a hostile class: sent with fetch, its status checked by the suite (never a 5xx). */
+export interface HostileCall {
+  kind: string
+  method: 'GET' | 'POST'
+  path: string
+  body?: string
+  headers?: Record<string, string>
+}
+
+/** Arrays and objects nested far past the JSON depth limit, on every route that takes a JSON body. */
+export function depthBombs(model: string, depth = 100_000): HostileCall[] {
+  const array = `${'['.repeat(depth)}${']'.repeat(depth)}`
+  const object = `${'{"a":'.repeat(Math.min(depth, 20_000))}1${'}'.repeat(Math.min(depth, 20_000))}`
+  const routes: [string, (inner: string) => string][] = [
+    [`/v1/models/${model}:predict`, (inner) => `{"instances":[${inner}]}`],
+    ['/predict', (inner) => `{"instances":[${inner}]}`],
+    [`/v1/models/${model}/jobs`, (inner) => `{"instances":[${inner}]}`],
+    [`/v1/models/${model}:annotate`, (inner) => `{"requests":[{"image":{"content":"x"},"features":[${inner}]}]}`],
+    [
+      `/v2/models/${model}/infer`,
+      (inner) => `{"inputs":[{"name":"input","shape":[1,4],"datatype":"FP32","data":${inner}}]}`,
+    ],
+    [`/v2/models/${model}/versions/1/infer`, (inner) => `{"inputs":[],"parameters":${inner}}`],
+  ]
+  return routes.flatMap(([path, wrap]) =>
+    [array, object].map((inner) => ({
+      kind: 'depthBomb',
+      method: 'POST' as const,
+      path,
+      body: wrap(inner),
+      headers: { 'content-type': 'application/json' },
+    })),
+  )
+}
+
+/** Requests naming models that do not exist, on every route that takes a name (open ones and keyed ones). */
+export function unknownNames(count: number, seed = 0): HostileCall[] {
+  const calls: HostileCall[] = []
+  const paths = [
+    (name: string) => ({ method: 'GET' as const, path: `/ui/models/${name}` }),
+    (name: string) => ({ method: 'GET' as const, path: `/v1/models/${name}` }),
+    (name: string) => ({
+      method: 'POST' as const,
+      path: `/v1/models/${name}:predict`,
+      body: '{"instances":[[1,1,1,1]]}',
+      headers: { 'content-type': 'application/json' },
+    }),
+    (name: string) => ({ method: 'GET' as const, path: `/v2/models/${name}/ready` }),
+  ]
+  for (let i = 0; i < count; i++) calls.push({ kind: 'unknownName', ...paths[i % paths.length](`nope-${seed}-${i}`) })
+  return calls
+}

@@ -59,4 +59,63 @@ describe('API keys', () => {
     assert.equal((await predictWith('bob-key-00000000000002')).status, 200)
     assert.equal((await predictWith('alice-key-0000000001')).status, 401)
   })
+
+  it('keeps the keys in force when the key file turns empty (caught mid-save), with a warning', async (t) => {
+    const file = join(mkdtempSync(join(tmpdir(), 'carafe-keys-')), 'keys.yaml')
+    writeFileSync(file, 'alice: alice-key-0000000001\n')
+    const server = await startServer(example('iris'), { t, config: { apiKeysFile: file } })
+    const predictWith = (key: string) =>
+      post(`${server.url}/v1/models/iris:predict`, BODY, { authorization: `Bearer ${key}` })
+    assert.equal((await predictWith('alice-key-0000000001')).status, 200)
+    const warned = () => server.logs.filter((l) => l.msg === 'API key file not reloaded; keeping the keys in force')
+    writeFileSync(file, '')
+    for (let i = 0; i < 100 && warned().length === 0; i++) await sleep(100)
+    assert.equal(warned().length, 1, 'the empty file was seen and refused')
+    assert.equal(warned()[0].level, 40) // warn
+    assert.equal((await predictWith('alice-key-0000000001')).status, 200)
+    writeFileSync(file, '# all keys removed\n')
+    for (let i = 0; i < 100 && warned().length === 1; i++) await sleep(100)
+    assert.equal((await predictWith('alice-key-0000000001')).status, 200)
+  })
+})
+
+describe('with API keys, the pages that show models need a key too', () => {
+  const DOCS = ['/', '/openapi.json', '/docs', '/docs/', '/docs/json', '/docs/yaml']
+
+  it('/, /openapi.json and /docs answer 401 without a key and 200 with one; the playground 404 lists nothing', async (t) => {
+    const { url } = await startServer(example('iris'), { t, config: { apiKeys: [KEY] } })
+    for (const path of DOCS) {
+      const open = await fetch(`${url}${path}`, { redirect: 'manual' })
+      const text = await open.text()
+      assert.equal(open.status, 401, `${path} without a key`)
+      assert.doesNotMatch(text, /iris/, `${path} shows a model name without a key`)
+      const keyed = await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${KEY}` }, redirect: 'manual' })
+      assert.ok(keyed.status === 200 || keyed.status === 302, `${path} with a key: ${keyed.status}`)
+    }
+    const missing = await get(`${url}/ui/models/nope`)
+    assert.equal(missing.status, 404)
+    assert.equal(missing.body.error.code, 'MODEL_NOT_FOUND')
+    assert.doesNotMatch(missing.text, /iris/)
+    // the playground shell stays open: it asks for the key before it calls the API
+    assert.equal((await get(`${url}/ui/models/iris`)).status, 200)
+  })
+
+  it('publicDocs: true keeps them open; without keys they are open as before', async (t) => {
+    const open = await startServer(example('iris'), { t, config: { apiKeys: [KEY], publicDocs: true } })
+    for (const path of DOCS) assert.notEqual((await fetch(`${open.url}${path}`)).status, 401, path)
+    const keyless = await startServer(example('iris'), { t })
+    for (const path of DOCS) assert.notEqual((await fetch(`${keyless.url}${path}`)).status, 401, path)
+  })
+
+  it('/docs carries a CSP, X-Frame-Options and nosniff', async (t) => {
+    const { url } = await startServer(example('iris'), { t })
+    for (const path of ['/docs/', '/docs/static/index.html']) {
+      const response = await fetch(`${url}${path}`)
+      assert.equal(response.status, 200, path)
+      assert.match(response.headers.get('content-security-policy') ?? '', /default-src 'self'.*frame-ancestors 'none'/)
+      assert.doesNotMatch(response.headers.get('content-security-policy') ?? '', /upgrade-insecure-requests/)
+      assert.equal(response.headers.get('x-frame-options'), 'DENY')
+      assert.equal(response.headers.get('x-content-type-options'), 'nosniff')
+    }
+  })
 })

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { describe, it } from 'node:test'
 import { parse } from 'yaml'
 import { CLI, example } from '../helpers/paths.js'
@@ -30,6 +30,14 @@ function carafe(
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'carafe-config-'))
+const modelDirSync = (files: Record<string, string | Buffer>) => {
+  const root = mkdtempSync(join(dir, 'model-'))
+  for (const [name, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, name)), { recursive: true })
+    writeFileSync(join(root, name), content)
+  }
+  return root
+}
 const file = (name: string, text: string) => {
   const path = join(dir, name)
   writeFileSync(path, text)
@@ -58,7 +66,7 @@ describe('carafe serve --print-config', () => {
 })
 
 describe('bad configuration exits 2 with one line naming the key, the value and what is allowed', () => {
-  const cases: [string, () => { args: string[]; env?: Record<string, string> }, RegExp][] = [
+  const cases: [string, () => { args: string[]; env?: Record<string, string>; dir?: string }, RegExp][] = [
     [
       'unknown key',
       () => ({ args: ['--config', file('unknown.yaml', 'prot: 8080\n')] }),
@@ -99,11 +107,37 @@ describe('bad configuration exits 2 with one line naming the key, the value and 
       () => ({ args: ['--config', file('models.yaml', 'models:\n  nosuch:\n    maxQueue: 2\n')] }),
       /models\.nosuch names no served model; served: iris/,
     ],
+    [
+      '__proto__ key (settings hidden under it would apply unseen)',
+      () => ({ args: ['--config', file('proto.yaml', '__proto__:\n  apiKeys: [hidden-key-0123456789]\nport: 0\n')] }),
+      /config: __proto__ is not allowed as a key/,
+    ],
+    [
+      'constructor key, nested',
+      () => ({ args: ['--config', file('ctor.yaml', 'models:\n  iris:\n    constructor: { maxQueue: 2 }\n')] }),
+      /config: models\.iris\.constructor is not allowed as a key/,
+    ],
+    [
+      'prototype key in the models map',
+      () => ({ args: ['--config', file('prototype.yaml', 'models:\n  prototype:\n    maxQueue: 2\n')] }),
+      /config: models\.prototype is not allowed as a key/,
+    ],
+    [
+      "__proto__ key in a model directory's carafe.yaml",
+      () => ({
+        args: [],
+        dir: modelDirSync({
+          'carafe.yaml': 'name: protomodel\n__proto__:\n  batch: { maxSize: 4, maxDelayMs: 1 }\n',
+          '1/model.onnx': readFileSync(join(example('iris'), '1', 'model.onnx')),
+        }),
+      }),
+      /carafe\.yaml.*__proto__ is not allowed as a key/,
+    ],
   ]
   for (const [kind, make, message] of cases) {
     it(kind, async () => {
-      const { args, env } = make()
-      const { code, stderr, stdout } = await carafe(['serve', example('iris'), ...args], env)
+      const { args, env, dir: served = example('iris') } = make()
+      const { code, stderr, stdout } = await carafe(['serve', served, ...args], env)
       assert.equal(code, 2, `status for ${kind}; stderr: ${stderr}`)
       assert.match(stderr, message)
       assert.equal(stderr.trim().split('\n').length, 1, stderr)

@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import Fastify from 'fastify'
+import { loadConfig } from '../../src/config/index.js'
+import { replyWithError } from '../../src/http/errors.js'
+import { jobRoutes } from '../../src/http/routes/jobs.js'
 import { assertNoStack, get, post, startServer, type TestServer } from '../helpers/server.js'
 import { fixture } from '../helpers/paths.js'
 import { waitFor } from '../helpers/poll.js'
@@ -97,6 +102,48 @@ describe('job routes (embedded store)', () => {
     const c = await post(`${server.url}/v1/models/slow/jobs`, { instances: [{ ms: 2 }] }, key)
     assert.equal(c.status, 409)
     assert.equal(c.body.error.code, 'IDEMPOTENCY_CONFLICT')
+  })
+
+  it('answers 404 for any id not in the format jobs are given, without asking the store', async () => {
+    const asked: string[] = []
+    const store = {
+      get: async (id: string) => void asked.push(id),
+      cancel: async (id: string) => void asked.push(id),
+    }
+    const app = Fastify()
+    app.setErrorHandler(replyWithError)
+    await app.register(jobRoutes, { config: loadConfig(), registry: {}, jobs: store } as never)
+    const bad = ['x'.repeat(90), 'A1B2C3D4-0000-0000-0000-000000000000', '*', '{a}:b', 'not-a-job', '%2e%2e']
+    for (const id of bad) {
+      for (const method of ['GET', 'DELETE'] as const) {
+        const answer = await app.inject({ method, url: `/v1/jobs/${encodeURIComponent(id)}` })
+        assert.equal(answer.statusCode, 404, `${method} ${id}: ${answer.body}`)
+        assert.equal(answer.json().error?.code, 'JOB_NOT_FOUND', `${method} ${id}: ${answer.body}`)
+      }
+    }
+    assert.deepEqual(asked, [], 'a malformed id reached the store')
+    const real = randomUUID()
+    assert.equal((await app.inject({ method: 'GET', url: `/v1/jobs/${real}` })).statusCode, 404)
+    assert.deepEqual(asked, [real])
+    await app.close()
+  })
+
+  it('scopes Idempotency-Key per API key: another key holder reusing it gets a job of their own', async (t) => {
+    const keys = ['alice-key-000000000001', 'bob-key-0000000000002']
+    const keyed = await startServer(SLOW, { t, config: { apiKeys: keys } })
+    const submit = (apiKey: string) =>
+      post(
+        `${keyed.url}/v1/models/slow/jobs`,
+        { instances: [{ ms: 1 }] },
+        { authorization: `Bearer ${apiKey}`, 'idempotency-key': 'order-7' },
+      )
+    const alice = await submit(keys[0])
+    const again = await submit(keys[0])
+    const bob = await submit(keys[1])
+    assert.equal(alice.status, 202)
+    assert.equal(again.body.id, alice.body.id, 'the same key holder is answered with the same job')
+    assert.equal(bob.status, 202)
+    assert.notEqual(bob.body.id, alice.body.id, "bob's submission is not alice's job")
   })
 
   it('adds job counts and queue depth to the model stats', async () => {

@@ -68,3 +68,47 @@ test('a finished job calls its webhook with an HMAC signature, retrying after a 
   const notUrl = await post(`${server.url}/v1/models/slow/jobs`, { instances: [{ ms: 1 }], webhook: 'not a url' })
   assert.equal(notUrl.body.error.code, 'WEBHOOK_NOT_ALLOWED')
 })
+
+test('a webhook receiver that redirects (301, 302, 307, 308) is never followed past webhookHosts', {
+  timeout: 60_000,
+}, async (t) => {
+  const listen = async (handler: Parameters<typeof createServer>[1]) => {
+    const server = createServer(handler)
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    t.after(() => {
+      server.closeAllConnections()
+      return new Promise((done) => server.close(done))
+    })
+    return (server.address() as { port: number }).port
+  }
+  let relayed = 0
+  const outside = await listen((request, response) => {
+    relayed++
+    request.resume()
+    response.end()
+  })
+  const statuses = [301, 302, 307, 308]
+  let asked = 0
+  const allowed = await listen((request, response) => {
+    request.resume()
+    response.statusCode = statuses[asked++ % statuses.length]
+    response.setHeader('location', `http://127.0.0.1:${outside}/steal`)
+    response.end()
+  })
+  const server = await startServer(fixture('handlers/slow-progress.ts'), {
+    t,
+    config: { webhookHosts: [`127.0.0.1:${allowed}`], webhookSecret: SECRET },
+  })
+  for (const _status of statuses) {
+    const submitted = await post(`${server.url}/v1/models/slow/jobs`, {
+      instances: [{ ms: 1 }],
+      webhook: `http://127.0.0.1:${allowed}/hook`,
+    })
+    assert.equal(submitted.status, 202)
+  }
+  const redirectLogs = () => server.logs.filter((line) => String(line.msg).includes('redirect')).length
+  for (let i = 0; i < 1500 && redirectLogs() < statuses.length; i++) await new Promise((r) => setTimeout(r, 20))
+  assert.equal(redirectLogs(), statuses.length, 'each redirect was logged as not followed')
+  assert.equal(asked, statuses.length, 'one delivery each: a redirect is not retried')
+  assert.equal(relayed, 0, 'the host outside webhookHosts got nothing')
+})

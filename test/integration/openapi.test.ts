@@ -48,7 +48,10 @@ test('with API keys the document declares bearerAuth and apiKey, health stays op
   assert.equal(doc.components.securitySchemes.apiKey.name, 'X-Api-Token')
   assert.deepEqual(doc.paths['/healthz'].get.security, [])
   assert.equal((await new Validator().validate(doc)).valid, true)
-  const docs = await fetch(server.url + '/docs/', { redirect: 'follow' })
+  const docs = await fetch(server.url + '/docs/', {
+    redirect: 'follow',
+    headers: { authorization: 'Bearer ' + 'k'.repeat(16) },
+  })
   assert.equal(docs.status, 200)
   const html = await docs.text()
   assert.match(html, /swagger/i)

@@ -10,7 +10,12 @@ it('reads names, types and shapes from the iris graph', async () => {
   assert.deepEqual(signature.inputs, [{ name: 'input', type: 'float32', dims: [null, 4] }])
   assert.deepEqual(signature.outputs, [{ name: 'probabilities', type: 'float32', dims: [null, 3] }])
   assert.equal(signature.batched, true)
-  assert.deepEqual(instanceSchema(signature), { type: 'array', items: { type: 'number' }, minItems: 4, maxItems: 4 })
+  assert.deepEqual(instanceSchema(signature), {
+    type: 'array',
+    items: { type: 'number', minimum: -3.4028234663852886e38, maximum: 3.4028234663852886e38 },
+    minItems: 4,
+    maxItems: 4,
+  })
 })
 
 it('fixed dimensions are enforced, dynamic ones are free but rectangular, integers stay integers', () => {

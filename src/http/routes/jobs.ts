@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { CarafeError } from '../../errors.js'
 import { checkWebhook, isFinal, jobView, waitForJob, type JobRecord } from '../../jobs/index.js'
 import { preferredWait, queryWait, untilHangUpOrClose } from '../job-wait.js'
+import { keyFrom } from '../auth.js'
 import type { AppDeps } from '../deps.js'
 import { decodeV1 } from '../protocols/kserve-v1.js'
 import { jobEventsRoute } from './job-events.js'
@@ -13,7 +14,9 @@ const JobRequest = Type.Object({
   instances: Type.Array(Type.Unknown(), { minItems: 1 }),
   webhook: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
 })
-const JobParams = Type.Object({ id: Type.String({ maxLength: 128 }) })
+const JobParams = Type.Object({ id: Type.String() })
+// the format both stores generate (randomUUID): anything else is no job of ours and never reaches a store key
+const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 /** Background jobs: submit (validated now, run later), poll or wait, stream their events, cancel. */
 export async function jobRoutes(app: FastifyInstance, { config, registry, jobs }: AppDeps): Promise<void> {
@@ -41,7 +44,7 @@ export async function jobRoutes(app: FastifyInstance, { config, registry, jobs }
         model: model.name,
         instances,
         webhook: request.body.webhook,
-        idempotencyKey: key === undefined ? undefined : `${model.name}:${key}`,
+        idempotencyKey: key === undefined ? undefined : `${model.name}:${keyScope(request)}:${key}`,
         bodyHash:
           key === undefined ? undefined : createHash('sha256').update(JSON.stringify(request.body)).digest('base64url'),
       })
@@ -72,12 +75,14 @@ export async function jobRoutes(app: FastifyInstance, { config, registry, jobs }
   jobEventsRoute(app, jobs, { params: JobParams, closing: closing.signal, notFound })
 
   app.delete<{ Params: { id: string } }>('/v1/jobs/:id', { schema: { params: JobParams } }, async (request) => {
+    if (!JOB_ID.test(request.params.id)) throw notFound(request.params.id)
     const job = await jobs.cancel(request.params.id)
     if (!job) throw notFound(request.params.id)
     return jobView(job)
   })
 
   async function found(id: string): Promise<JobRecord> {
+    if (!JOB_ID.test(id)) throw notFound(id)
     const job = await jobs.get(id)
     if (!job) throw notFound(id)
     return job
@@ -102,4 +107,13 @@ function admitJob(maxJobQueue: number, jobs: AppDeps['jobs']): void {
 }
 
 const notFound = (id: string) =>
-  new CarafeError('JOB_NOT_FOUND', `No job with id "${id}"; finished jobs are removed after their retention`)
+  new CarafeError(
+    'JOB_NOT_FOUND',
+    `No job with id "${id.slice(0, 64)}"; finished jobs are removed after their retention`,
+  )
+
+/** Idempotency keys are per API key: another key holder reusing one gets a job of their own, never this one. */
+function keyScope(request: FastifyRequest & { apiKeyName?: string }): string {
+  const given = request.apiKeyName === undefined ? undefined : keyFrom(request)
+  return given === undefined ? '' : createHash('sha256').update(given).digest('base64url').slice(0, 22)
+}

@@ -23,7 +23,9 @@ export async function uiRoutes(app: FastifyInstance, { registry }: AppDeps): Pro
   )
 
   app.get<{ Params: { name: string } }>(`/ui/models/${MODEL_NAME}`, async (request, reply) => {
-    registry.get(request.params.name) // MODEL_NOT_FOUND as our envelope for unknown names
+    // outside the key scope: the 404 names no other model (the index page lists them, to whoever may see it)
+    if (!registry.has(request.params.name))
+      throw new CarafeError('MODEL_NOT_FOUND', `No model named "${request.params.name.slice(0, 100)}" is served`)
     return reply.type(html).send(playgroundPage(request.params.name))
   })
 
