@@ -19,6 +19,7 @@ export type ShutdownOutcome = 'clean' | 'timed out'
 
 // after the drain timed out: how long the forced close (abort jobs, kill runners) may take before giving up on it
 const FORCED_CLOSE_MS = 2_000
+const GIVE_UP_CHECK_MS = 250 // how soon a model that goes down during the drain lets go of what waits for it
 
 /** Load descriptors for every path; throws ModelLoadError naming the file on the first bad one. */
 export async function loadAll(paths: string[]): Promise<ModelDescriptor[]> {
@@ -122,6 +123,9 @@ export class CarafeHost {
     this.#phase = 'closing'
     this.#log.info({ shutdownTimeoutMs }, 'closing: new work refused, finishing accepted requests and running jobs')
     const closeJobs = once(() => this.jobs.close())
+    // a model that is down (or goes down during the drain) would hold its queued requests until the timeout
+    this.registry.giveUpOnDownModels()
+    const giveUp = setInterval(() => this.registry.giveUpOnDownModels(), GIVE_UP_CHECK_MS)
     const graceful = (async () => {
       await Promise.all([this.jobs.stopIntake(), closeHttp()])
       await closeJobs()
@@ -129,6 +133,7 @@ export class CarafeHost {
       return 'clean' as const
     })()
     const outcome = await Promise.race([graceful, sleep(shutdownTimeoutMs).then(() => 'timed out' as const)])
+    clearInterval(giveUp)
     if (outcome === 'timed out') {
       this.#log.warn({ shutdownTimeoutMs }, 'shutdown timed out: running jobs go back to the queue, runners stop')
       const forced = (async () => {

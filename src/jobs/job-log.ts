@@ -264,11 +264,12 @@ export class JobLog {
         this.#size = tmpSize
         this.#dirty = false
         for (const [id, bytes] of sizes) if (!this.#touched!.has(id) && this.#live.has(id)) this.#setLive(id, bytes)
-        // Still past the bound: the first time, lines appended during this pass may be why (one more pass follows);
-        // twice in a row, the live estimate is off, so wait until the file has doubled rather than rewrite it again.
+        // Still past the bound: lines appended during this pass explain it (big submits under load), so one more
+        // pass follows; with none appended the live estimate is off, so wait until the file has doubled instead.
         const over = this.#size > this.#factor * this.#liveTotal + this.#slack
-        this.#floor = over && this.#catchUp ? this.#factor * this.#size : 0
-        this.#catchUp = over && !this.#catchUp
+        const appended = this.#touched!.size > 0
+        this.#floor = over && !appended ? this.#factor * this.#size : 0
+        this.#catchUp = over && appended
         this.compactions++
         await old?.close()
         await syncDir(this.#dir) // a rename is durable only once its directory is

@@ -86,6 +86,7 @@ export class RedisJobStore implements JobStore {
   /** The worker side's own keys: waits for Redis like the Worker does, so a finished run is recorded after an outage. */
   #patient: Redis | undefined
   #watch: RedisJobWatch | undefined
+  #intakeStopped = false
   #closing = false
 
   private constructor(
@@ -246,6 +247,7 @@ export class RedisJobStore implements JobStore {
 
   /** BullMQ's Worker.close waits for the jobs it is running and takes no new ones (without Redis: it cannot wait). */
   async stopIntake(): Promise<void> {
+    this.#intakeStopped = true
     await this.#worker?.close(this.#client.status !== 'ready')
   }
 
@@ -315,6 +317,11 @@ export class RedisJobStore implements JobStore {
     const finalKey = this.#key(id)
     // canceled, or finished by an earlier run whose completion BullMQ lost (its lock expired during an outage)
     if (await patient.exists(finalKey)) return null
+    // the Worker may fetch a job while its close is under way: it waits for the next process to take it
+    if (this.#intakeStopped) {
+      await job.moveToWait(token)
+      throw new WaitingError()
+    }
     const run = { controller: new AbortController(), progress: 0 }
     const by = randomUUID()
     this.#running.set(id, run)

@@ -63,6 +63,11 @@ export class ModelRegistry {
     return model.predict(instances, options)
   }
 
+  /** At shutdown: models that are down refuse what waits for them (see ServedModel.giveUpIfDown). */
+  giveUpOnDownModels(): void {
+    for (const m of this.list()) m.giveUpIfDown()
+  }
+
   /** Answer what is queued and stop the runners; `force`: refuse what is queued (see ServedModel.close). */
   async close(options: { force?: boolean } = {}): Promise<void> {
     await Promise.all(this.list().map((m) => m.close(options)))

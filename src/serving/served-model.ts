@@ -244,6 +244,16 @@ export class ServedModel {
     }
   }
 
+  /**
+   * At shutdown, a model that is down (no live runner past its restart grace: crash-looping in setup) would keep what
+   * is queued for it until shutdownTimeoutMs: it takes no more work, and what waits gets SHUTTING_DOWN now.
+   */
+  giveUpIfDown(): void {
+    if (this.state !== 'down') return
+    this.#queue.close()
+    this.#refuseLeftovers()
+  }
+
   #refuseLeftovers(): void {
     for (const item of this.#queue.removeWhere(() => true)) item.reject(new CarafeError('SHUTTING_DOWN'))
   }

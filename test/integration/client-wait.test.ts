@@ -42,7 +42,8 @@ test('client submitAndWait follows the event stream (with the API key) to the re
 test('client submitAndWait stops when its signal fires', async (t) => {
   const gates = await mkdtemp(join(tmpdir(), 'carafe-gates-'))
   t.after(() => rm(gates, { recursive: true, force: true }))
-  const server = await startServer(GATED, { t })
+  // an event stream whose fetch was aborted can hold the close until shutdownTimeoutMs: keep it short here
+  const server = await startServer(GATED, { t, config: { shutdownTimeoutMs: 1000 } })
   const client = createClient({ baseUrl: server.url })
   const controller = new AbortController()
   let id = ''

