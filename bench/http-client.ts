@@ -14,6 +14,8 @@ export interface ClientResult {
   p99Us: number
   /** Answers that were not 2xx, and sockets that failed. */
   errors: number
+  /** Every answer, the warm-up's included (to divide server-side counters by). */
+  answered: number
 }
 
 const HEADER_END = Buffer.from('\r\n\r\n')
@@ -39,6 +41,7 @@ export async function runClient(
   const request = Buffer.concat([Buffer.from(head), body])
   const latencies: number[] = []
   let errors = 0
+  let answered = 0
   // a short warm-up (JIT, first batches) that is not counted
   const warmUntil = performance.now() + Math.min(1000, seconds * 100)
   const until = warmUntil + seconds * 1000
@@ -73,6 +76,7 @@ export async function runClient(
         if (buffer.length < end + 4 + length) return
         const now = process.hrtime.bigint()
         const status = Number(headText.slice(9, 12))
+        answered++
         buffer = buffer.subarray(end + 4 + length)
         if (performance.now() >= warmUntil) {
           if (counted === 0) countedFrom = sentAt
@@ -89,7 +93,7 @@ export async function runClient(
   const pct = (p: number) =>
     latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] : 0
   const elapsedS = Number(countedTo - countedFrom) / 1e9
-  return { requests: elapsedS > 0 ? counted / elapsedS : 0, p50Us: pct(0.5), p99Us: pct(0.99), errors }
+  return { requests: elapsedS > 0 ? counted / elapsedS : 0, p50Us: pct(0.5), p99Us: pct(0.99), errors, answered }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
