@@ -75,7 +75,7 @@ async function oneJob(url: string, body: string, pollMs: number, mode: JobMode):
   const events = await call(`${url}/v1/jobs/${job.id}/events`, 'GET', undefined, { accept: 'text/event-stream' })
   if (events.status === 404 && !events.text.includes('JOB_NOT_FOUND'))
     throw new Unsupported('GET /v1/jobs/{id}/events answered 404 (no event stream)')
-  const done = /event: done\ndata: (.*)\n/.exec(events.text)
+  const done = /event: done\n(?:id: [^\n]*\n)?data: (.*)\n/.exec(events.text)
   if (!done) throw new Error(`event stream of job ${job.id} ended without a done event (${events.status})`)
   if (JSON.parse(done[1]!).status !== 'succeeded') throw new Error(`job ${job.id} did not succeed`)
 }

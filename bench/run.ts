@@ -22,7 +22,10 @@ type Section = (typeof SECTIONS)[number]
 const args = process.argv.slice(2)
 const only = onlySections(args)
 const asJson = args.includes('--json')
-const out = asJson ? console.error : console.log
+const emit = console.log.bind(console)
+// with --json, stdout carries the JSON document only: every table and section's own lines go to stderr
+if (asJson) console.log = console.error
+const out = console.log
 const ROOT = process.cwd()
 const model = (name: string) => join(ROOT, 'examples', name)
 const IRIS_ROW = [5.1, 3.5, 1.4, 0.2]
@@ -66,7 +69,7 @@ async function main() {
   }
   // the image section is long (a real detector) and its own figures are per row: one round
   if (only.has('images')) await benchImages()
-  if (asJson) console.log(JSON.stringify(summary(), null, 2))
+  if (asJson) emit(JSON.stringify(summary(), null, 2))
 }
 
 async function syncRound() {
