@@ -8,7 +8,7 @@ import { Redis } from 'ioredis'
 import { pino } from 'pino'
 import { loadConfig } from '../src/config/index.js'
 import { createCarafe, loadAll } from '../src/http/index.js'
-import type { JobClientsResult } from './job-clients.js'
+import type { JobClientsResult, JobMode } from './job-clients.js'
 
 const JOBS = 2000
 const CLIENTS = 32
@@ -16,9 +16,15 @@ const POLL_MS = 5
 const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..')
 const IRIS = join(ROOT, 'examples', 'iris')
 
-/** 2,000 iris jobs, 32 clients each submit → poll every 5 ms → next; prints jobs/s and p50/p99 completion. */
-export async function benchJobs(): Promise<void> {
-  const rows = [await benchEmbedded()]
+export type JobRow = { store: string } & JobClientsResult
+
+/**
+ * 2,000 iris jobs, 32 clients each submit → wait for the end → next; jobs/s and p50/p99 completion. Embedded: polling
+ * every 5 ms, `Prefer: wait`, and the event stream; Redis (when it answers): polling and `Prefer: wait`, with the
+ * server's own runner and then one `carafe worker` process beside it.
+ */
+export async function benchJobs(record: (row: JobRow) => void = (row) => console.log(row)): Promise<void> {
+  await benchEmbedded(record)
   const redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true, maxRetriesPerRequest: 1 })
   const redisUp = await redis
     .connect()
@@ -28,14 +34,12 @@ export async function benchJobs(): Promise<void> {
       () => false,
     )
   redis.disconnect()
-  if (redisUp) for (const workers of [1, 2]) rows.push(await benchRedis(workers))
-  console.log('\njobs (2,000 iris jobs, 32 clients, poll every 5 ms)')
-  console.table(rows)
-  if (!redisUp) console.log('REDIS NOT AVAILABLE on 127.0.0.1:6379: Redis rows skipped')
+  if (redisUp) for (const workers of [1, 2]) await benchRedis(workers, record)
+  else console.error('REDIS NOT AVAILABLE on 127.0.0.1:6379: Redis rows skipped')
 }
 
 /** The server's own runner is worker 1; each further worker is a `carafe worker` process on the same queue. */
-async function benchRedis(workers: number) {
+async function benchRedis(workers: number, record: (row: JobRow) => void) {
   const prefix = `carafe-bench-${randomUUID()}`
   const jobs = `redis://127.0.0.1:6379?prefix=${prefix}`
   const config = loadConfig({ flags: { port: 0, jobs, logLevel: 'silent' } })
@@ -49,7 +53,9 @@ async function benchRedis(workers: number) {
     }),
   )
   try {
-    return { store: `redis, ${workers} worker${workers > 1 ? 's' : ''}`, ...(await drive(url)) }
+    const store = `redis, ${workers === 1 ? 'server only' : `server + ${workers - 1} worker`}`
+    for (const mode of ['poll', 'wait'] as const)
+      record({ store: `${store}, ${MODES[mode]}`, ...(await drive(url, mode)) })
   } finally {
     for (const child of extra) child.kill('SIGTERM')
     await carafe.close()
@@ -60,25 +66,28 @@ async function benchRedis(workers: number) {
   }
 }
 
-async function benchEmbedded() {
+const MODES: Record<JobMode, string> = { poll: 'poll 5 ms', wait: 'Prefer: wait', sse: 'event stream' }
+
+async function benchEmbedded(record: (row: JobRow) => void) {
   const dataDir = await mkdtemp(join(tmpdir(), 'carafe-bench-jobs-'))
   const config = loadConfig({ flags: { port: 0, dataDir, logLevel: 'silent' } })
   const carafe = await createCarafe({ descriptors: await loadAll([IRIS]), config, logger: pino({ level: 'silent' }) })
   const url = await carafe.listen()
   await carafe.started
   try {
-    return { store: 'embedded (fsync group commit)', ...(await drive(url)) }
+    for (const mode of ['poll', 'wait', 'sse'] as const)
+      record({ store: `embedded, ${MODES[mode]}`, ...(await drive(url, mode)) })
   } finally {
     await carafe.close()
     await rm(dataDir, { recursive: true, force: true })
   }
 }
 
-/** The clients run in their own process (bench/job-clients.ts), as autocannon does for the sync bench. */
-function drive(url: string): Promise<JobClientsResult> {
+/** The clients run in their own process (bench/job-clients.ts), as the sync bench's load client runs in its own. */
+function drive(url: string, mode: JobMode): Promise<JobClientsResult> {
   const script = fileURLToPath(new URL('./job-clients.js', import.meta.url))
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, url, String(JOBS), String(CLIENTS), String(POLL_MS)], {
+    const child = spawn(process.execPath, [script, url, String(JOBS), String(CLIENTS), String(POLL_MS), mode], {
       stdio: ['ignore', 'pipe', 'inherit'],
     })
     let out = ''

