@@ -85,9 +85,23 @@ it('answers thousands of malformed requests with 4xx JSON (never 5xx) and stays 
 })
 
 // The classes of hostile input found by an attack on the server: each must get a 4xx quickly without growing the
-// server. V2 shape bombs (a huge shape[0] with a zero inner dimension, shapes that disagree with the model) belong
-// in V2_SHAPE_BOMBS below; they come with the V2 decoder's own checks.
-const V2_SHAPE_BOMBS: HostileCall[] = []
+// server. V2 shape bombs: a huge shape[0] with a zero inner dimension (it once froze the event loop for 90 s), a
+// shape far past maxInstances, shapes that disagree with the model or with the data, negative and fractional sizes.
+const V2_SHAPE_BOMBS: HostileCall[] = [
+  [100_000_000, 0],
+  [100_000_000, 4],
+  [1, 4, 100_000_000, 0],
+  [2 ** 53, 0],
+  [-1, 4],
+  [1.5, 4],
+  [1, 5],
+].map((shape) => ({
+  kind: 'v2ShapeBomb',
+  method: 'POST' as const,
+  path: '/v2/models/iris/infer',
+  body: JSON.stringify({ inputs: [{ name: 'input', shape, datatype: 'FP32', data: [] }] }),
+  headers: { 'content-type': 'application/json' },
+}))
 const UNKNOWN_NAMES = 600
 
 it('hostile classes: depth bombs, multipart totals, HTTP/2 slow streams, redirecting webhooks, unknown-name floods', {
@@ -250,6 +264,7 @@ it('hostile classes: depth bombs, multipart totals, HTTP/2 slow streams, redirec
   const fivexx = Object.keys(statuses).filter((status) => /^5/.test(status))
   assert.deepEqual(fivexx, [], 'no 5xx')
   assert.equal(kinds.depthBomb?.['400'], depthBombs('iris').length, 'every depth bomb is a 400')
+  assert.equal(kinds.v2ShapeBomb?.['400'], V2_SHAPE_BOMBS.length, 'every V2 shape bomb is a 400')
   assert.equal(kinds.multipartTotal?.['413'], 4, 'every oversized form is a 413 while it streams')
   assert.equal(kinds.http2SlowStream?.cancelled, 20, 'every stalled HTTP/2 stream is cancelled')
   assert.equal(relayed, 0, 'no webhook body reached a host outside webhookHosts')
