@@ -20,6 +20,8 @@ export type ModelState = 'loading' | 'ready' | 'restarting' | 'failed' | 'down' 
 // A model whose runners are all down counts as restarting (still serving: its requests wait in the queue) for this
 // long plus twice its measured start-up time; past that (a crash loop in setup, a runner that never comes back) it is down.
 const RESTART_GRACE_MS = 1_000
+// how often a model checks whether it went down, to answer the sync requests waiting for it
+const DOWN_CHECK_MS = 500
 
 export interface PredictOptions {
   /** Milliseconds this prediction may take in all, queue wait included (at most the model's limit). */
@@ -46,6 +48,7 @@ export class ServedModel {
   readonly #cache: PredictionCache | undefined
   #loops: Promise<void>[] = []
   #startMs = 0
+  #downCheck: NodeJS.Timeout | undefined
 
   /** `caller` answers the handler's ctx.models calls (the registry passes one). */
   constructor(
@@ -118,6 +121,7 @@ export class ServedModel {
       // the loops end once the queue is closed and drained, or closed while their runner is down (crash-looping in
       // setup): nobody takes what is left, so it is answered now rather than at its deadline (which would hold shutdown)
       void Promise.all(this.#loops).then(() => this.#refuseLeftovers())
+      this.#downCheck = setInterval(() => this.#refuseSyncIfDown(), DOWN_CHECK_MS).unref()
     } catch (error) {
       this.#state = 'failed'
       this.#error = (error as Error).message
@@ -165,6 +169,9 @@ export class ServedModel {
       ? (settings.jobTimeoutMs ?? this.#config.jobTimeoutMs)
       : (settings.timeoutMs ?? this.#config.timeoutMs)
     const budget = Math.min(timeoutMs ?? limit, limit)
+    // a sync request to a model that is down would wait for a runner that may not come back: a 503 lets the client
+    // (or its load balancer) try another replica; a job waits, it was accepted
+    if (!job && this.state === 'down') return Promise.reject(this.#downError())
     const refusal = job
       ? undefined
       : refuseEarly(this.name, {
@@ -254,6 +261,23 @@ export class ServedModel {
     this.#refuseLeftovers()
   }
 
+  /** Sync requests already waiting when the model went down get the same 503 a new one would; jobs keep waiting. */
+  #refuseSyncIfDown(): void {
+    if (this.state !== 'down' || this.#queue.length === 0) return
+    // a job's item carries its own long deadline (busyUntil); a sync request's does not
+    for (const item of this.#queue.removeWhere((queued) => queued.busyUntil === undefined))
+      item.reject(this.#downError())
+  }
+
+  #downError(): CarafeError {
+    return new CarafeError(
+      'NOT_READY',
+      `Model "${this.name}" has no live runner: it is restarting with back-off (${this.restarts} restarts); retry later`,
+      undefined,
+      1,
+    )
+  }
+
   #refuseLeftovers(): void {
     for (const item of this.#queue.removeWhere(() => true)) item.reject(new CarafeError('SHUTTING_DOWN'))
   }
@@ -263,6 +287,7 @@ export class ServedModel {
    * what waits or runs gets SHUTTING_DOWN now (a job refused so goes back to its store's queue).
    */
   async close({ force = false }: { force?: boolean } = {}): Promise<void> {
+    clearInterval(this.#downCheck)
     this.#queue.close()
     if (force) {
       this.#refuseLeftovers()

@@ -78,3 +78,34 @@ test('a model crash-looping in setup past its restart grace makes /readyz 503 "m
   assert.equal(last.body.details.models.echo.state, 'ready')
   assert.equal((await post(`${url}/v1/models/echo:predict`, { instances: [{ x: 2 }] })).status, 200)
 })
+
+test('a model that is down answers its sync requests 503 NOT_READY, the waiting ones too, while its jobs wait', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'carafe-down-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const flag = join(dir, 'fail-setup')
+  process.env.CARAFE_TEST_FAIL_SETUP = flag
+  t.after(() => delete process.env.CARAFE_TEST_FAIL_SETUP)
+  // deadlines far away: without the fix the waiting request would hang on for a minute, not fail fast
+  const { url } = await startServer([handler('crash-loops')], { t, config: { timeoutMs: 60_000 } })
+  writeFileSync(flag, '')
+  assert.equal((await post(`${url}/v1/models/crash-loops:predict`, { instances: [13] })).status, 503)
+  // queued while the runner restarts (within its grace), answered once the model is seen down
+  const waiting = post(`${url}/v1/models/crash-loops:predict`, { instances: [1] })
+  const job = (await post(`${url}/v1/models/crash-loops/jobs`, { instances: [2] })).body
+  await waitUntil('the model is down', async () => (await get(`${url}/readyz`)).body.models['crash-loops'] === 'down')
+  const waited = await waiting
+  assert.equal(waited.status, 503, waited.text)
+  assert.equal(waited.body.error.code, 'NOT_READY')
+  const fresh = await post(`${url}/v1/models/crash-loops:predict`, { instances: [3] })
+  assert.equal(fresh.body.error.code, 'NOT_READY')
+  assert.ok(Number(fresh.headers.get('retry-after')) >= 1)
+  // the job was accepted: it is not failed for the model being down, and runs once the model is back
+  // (taken by the job store, waiting in the model's queue)
+  assert.equal((await get(`${url}/v1/jobs/${job.id}`)).body.status, 'running')
+  rmSync(flag)
+  await waitUntil(
+    'the job ran',
+    async () => (await get(`${url}/v1/jobs/${job.id}`)).body.status === 'succeeded',
+    30_000,
+  )
+})
