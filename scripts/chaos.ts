@@ -6,7 +6,17 @@
 // traffic only to 127.0.0.1; every process it starts is ended by its handle.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs'
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  watch,
+  writeFileSync,
+} from 'node:fs'
 import { Agent, createServer as createHttpServer, request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -290,6 +300,9 @@ interface Row {
   jobs?: { accepted: number; succeeded: number; failed: number; lost: number; twice: number }
   rssBefore?: number
   rssAfter?: number
+  /** V8 heap in use (carafe_nodejs_heap_size_used_bytes): tells live memory from pages not yet given back */
+  heapBefore?: number
+  heapAfter?: number
   notes: string[]
   problems: string[]
   /** Statuses that are expected here though outside DOCUMENTED (e.g. no answer while the server is SIGKILLed). */
@@ -376,28 +389,47 @@ function clients(n: number, running: () => boolean, next: (i: number, k: number)
   ).then(() => undefined)
 }
 
+async function heapMb(server: Serve): Promise<number | undefined> {
+  const { status, json } = await call(`${server.url}/metrics`, 'GET')
+  const value = status === 200 ? /^carafe_nodejs_heap_size_used_bytes (\S+)$/m.exec(String(json))?.[1] : undefined
+  return value === undefined ? undefined : Number(value) / 2 ** 20
+}
+
+async function baseline(row: Row, server: Serve): Promise<void> {
+  row.rssBefore = rssMb(server)
+  row.heapBefore = await heapMb(server)
+}
+
 async function settleRss(row: Row, server: Serve): Promise<void> {
-  await sleep(2000)
+  await sleep(3000)
   row.rssAfter = rssMb(server)
+  row.heapAfter = await heapMb(server)
 }
 
 // ---------------------------------------------------------------------------------------------------------- faults
 
 async function deadlineStorm(): Promise<void> {
-  const row = newRow('1 client deadline storm', '8 clients × 8 s, x-carafe-timeout-ms 1..5 (7 in 8) to a 2 ms / 40 ms model')
+  const row = newRow(
+    '1 client deadline storm',
+    '8 clients × 8 s, x-carafe-timeout-ms 1..5 (7 in 8) to a 2 ms / 40 ms model',
+  )
   const server = await serve([model('slow'), model('healthy')])
   for (let i = 0; i < 20; i++) await call(`${server.url}/v1/models/slow:predict`, 'POST', { instances: [1] })
-  row.rssBefore = rssMb(server)
+  await baseline(row, server)
   const until = Date.now() + 8000
   let normal = 0
-  await clients(8, () => Date.now() < until, async (i, k) => {
-    await sleep(2)
-    // one request in 8 has no header: the model keeps serving those
-    const header: Record<string, string> = k % 8 === 7 ? {} : { 'x-carafe-timeout-ms': String(1 + ((i + k) % 5)) }
-    const answer = await call(`${server.url}/v1/models/slow:predict`, 'POST', { instances: [k] }, header)
-    const k2 = tally(row, answer)
-    if (k % 8 === 7 && k2 === '200') normal++
-  })
+  await clients(
+    8,
+    () => Date.now() < until,
+    async (i, k) => {
+      await sleep(2)
+      // one request in 8 has no header: the model keeps serving those
+      const header: Record<string, string> = k % 8 === 7 ? {} : { 'x-carafe-timeout-ms': String(1 + ((i + k) % 5)) }
+      const answer = await call(`${server.url}/v1/models/slow:predict`, 'POST', { instances: [k] }, header)
+      const k2 = tally(row, answer)
+      if (k % 8 === 7 && k2 === '200') normal++
+    },
+  )
   const { json } = await call(`${server.url}/v1/models/slow`, 'GET')
   check(row, json.stats?.restarts === 0, `runner restarts stay 0 (${json.stats?.restarts})`)
   check(row, json.state === 'ready', `model state ready (${json.state})`)
@@ -409,11 +441,14 @@ async function deadlineStorm(): Promise<void> {
 }
 
 async function hang(): Promise<void> {
-  const row = newRow('2 a hang', '8 clients × 6 s on spins (2 runners) and healthy; one request spins, hangTimeoutMs 2000')
+  const row = newRow(
+    '2 a hang',
+    '8 clients × 6 s on spins (2 runners) and healthy; one request spins, hangTimeoutMs 2000',
+  )
   const server = await serve([model('spins'), model('healthy')], {
     config: { models: { spins: { hangTimeoutMs: 2000, workers: 2 } } },
   })
-  row.rssBefore = rssMb(server)
+  await baseline(row, server)
   const until = Date.now() + 6000
   const started = Date.now()
   const spin = (async () => {
@@ -421,16 +456,24 @@ async function hang(): Promise<void> {
     return call(`${server.url}/v1/models/spins:predict`, 'POST', { instances: [666] })
   })()
   const others: string[] = []
-  await clients(8, () => Date.now() < until, async (i, k) => {
-    const name = i % 2 === 0 ? 'spins' : 'healthy'
-    const answer = await call(`${server.url}/v1/models/${name}:predict`, 'POST', { instances: [k] })
-    others.push(tally(row, answer))
-    await sleep(10)
-  })
+  await clients(
+    8,
+    () => Date.now() < until,
+    async (i, k) => {
+      const name = i % 2 === 0 ? 'spins' : 'healthy'
+      const answer = await call(`${server.url}/v1/models/${name}:predict`, 'POST', { instances: [k] })
+      others.push(tally(row, answer))
+      await sleep(10)
+    },
+  )
   const spun = await spin
   const spunKey = tally(row, spun)
   check(row, spunKey === '504 DEADLINE_EXCEEDED', `the spinning request: ${spunKey} after ${Math.round(spun.ms)} ms`)
-  check(row, others.every((k) => k === '200'), `every other request 200 (${others.filter((k) => k !== '200').length} not)`)
+  check(
+    row,
+    others.every((k) => k === '200'),
+    `every other request 200 (${others.filter((k) => k !== '200').length} not)`,
+  )
   await waitFor('spins ready again', async () => {
     const { json } = await call(`${server.url}/v1/models/spins`, 'GET')
     return json.state === 'ready' && json.stats.restarts >= 1
@@ -443,10 +486,13 @@ async function hang(): Promise<void> {
 }
 
 async function setupCrashLoop(): Promise<void> {
-  const row = newRow('3 crash loop in setup', '4 clients × 6 s on healthy while crashes fails every setup; then SIGTERM')
+  const row = newRow(
+    '3 crash loop in setup',
+    '4 clients × 6 s on healthy while crashes fails every setup; then SIGTERM',
+  )
   const flag = join(work, 'fail-setup')
   const server = await serve([model('crashes'), model('healthy')], { env: { CHAOS_FAIL_SETUP: flag } })
-  row.rssBefore = rssMb(server)
+  await baseline(row, server)
   writeFileSync(flag, '')
   const poison = await call(`${server.url}/v1/models/crashes:predict`, 'POST', { instances: [13] })
   tally(row, poison)
@@ -454,26 +500,49 @@ async function setupCrashLoop(): Promise<void> {
   const healthy: string[] = []
   const readyz = new Map<string, number>()
   await Promise.all([
-    clients(4, () => Date.now() < until, async (_, k) => {
-      healthy.push(tally(row, await call(`${server.url}/v1/models/healthy:predict`, 'POST', { instances: [k] })))
-      await sleep(5)
-    }),
-    clients(1, () => Date.now() < until, async () => {
-      const { status, json } = await call(`${server.url}/readyz`, 'GET')
-      const k = `${status}${json?.reason ? ` ${json.reason}` : ''}`
-      readyz.set(k, (readyz.get(k) ?? 0) + 1)
-      await sleep(100)
-    }),
+    clients(
+      4,
+      () => Date.now() < until,
+      async (_, k) => {
+        healthy.push(tally(row, await call(`${server.url}/v1/models/healthy:predict`, 'POST', { instances: [k] })))
+        await sleep(5)
+      },
+    ),
+    clients(
+      1,
+      () => Date.now() < until,
+      async () => {
+        const { status, json } = await call(`${server.url}/readyz`, 'GET')
+        const k = `${status}${json?.reason ? ` ${json.reason}` : ''}`
+        readyz.set(k, (readyz.get(k) ?? 0) + 1)
+        await sleep(100)
+      },
+    ),
   ])
   // a request to the looping model waits for a runner that never comes: its deadline answers it
-  const waiting = await call(`${server.url}/v1/models/crashes:predict`, 'POST', { instances: [1] }, {
-    'x-carafe-timeout-ms': '1000',
-  })
+  const waiting = await call(
+    `${server.url}/v1/models/crashes:predict`,
+    'POST',
+    { instances: [1] },
+    {
+      'x-carafe-timeout-ms': '1000',
+    },
+  )
   tally(row, waiting)
   const { json } = await call(`${server.url}/v1/models/crashes`, 'GET')
-  check(row, healthy.every((k) => k === '200'), `healthy answered every request 200 (${healthy.length})`)
-  check(row, json.stats.restarts >= 2, `crashes kept failing its setup (restarts ${json.stats.restarts}, ${json.state})`)
-  row.notes.push(`/readyz: ${[...readyz].map(([k, n]) => `${k} ×${n}`).join(', ')} (a crash loop in setup is "model down" by design)`)
+  check(
+    row,
+    healthy.every((k) => k === '200'),
+    `healthy answered every request 200 (${healthy.length})`,
+  )
+  check(
+    row,
+    json.stats.restarts >= 2,
+    `crashes kept failing its setup (restarts ${json.stats.restarts}, ${json.state})`,
+  )
+  row.notes.push(
+    `/readyz: ${[...readyz].map(([k, n]) => `${k} ×${n}`).join(', ')} (a crash loop in setup is "model down" by design)`,
+  )
   await settleRss(row, server)
   const { code, ms } = await stop(server, 'SIGTERM')
   check(row, ms < 5000 && code !== null, `SIGTERM exits promptly: ${ms} ms, code ${code}`)
@@ -483,25 +552,34 @@ async function setupCrashLoop(): Promise<void> {
 const queuedDir = join(work, 'data-sigterm')
 
 async function sigtermQueued(): Promise<void> {
-  const row = newRow('4 SIGTERM with 500 queued jobs', '500 jobs of 100 ms submitted by 32 clients, 2 run at once; SIGTERM; restart')
+  const row = newRow(
+    '4 SIGTERM with 500 queued jobs',
+    '500 jobs of 100 ms submitted by 32 clients, 2 run at once; SIGTERM; restart',
+  )
   const first = await serve([model('runs')], { dataDir: queuedDir, config: { jobConcurrency: 2 } })
-  row.rssBefore = rssMb(first)
+  await baseline(row, first)
   const ids: string[] = []
   const tags: string[] = []
   let n = 0
-  await clients(32, () => n < 500, async () => {
-    const tag = `q-${n++}`
-    const answer = await call(`${first.url}/v1/models/runs/jobs`, 'POST', { instances: [{ tag, ms: 100 }] })
-    tally(row, answer)
-    if (answer.status === 202 || answer.status === 201) {
-      ids.push(answer.json.id)
-      tags.push(tag)
-    }
-  })
+  await clients(
+    32,
+    () => n < 500,
+    async () => {
+      const tag = `q-${n++}`
+      const answer = await call(`${first.url}/v1/models/runs/jobs`, 'POST', { instances: [{ tag, ms: 100 }] })
+      tally(row, answer)
+      if (answer.status === 202 || answer.status === 201) {
+        ids.push(answer.json.id)
+        tags.push(tag)
+      }
+    },
+  )
   const doneBefore = runsOf().size
   const { code, ms } = await stop(first, 'SIGTERM')
   check(row, code === 0, `SIGTERM: exit code ${code} after ${ms} ms`)
-  row.notes.push(`${ids.length - doneBefore} of ${ids.length} jobs still queued or running at SIGTERM; exit in ${ms} ms`)
+  row.notes.push(
+    `${ids.length - doneBefore} of ${ids.length} jobs still queued or running at SIGTERM; exit in ${ms} ms`,
+  )
   const second = await serve([model('runs')], { dataDir: queuedDir, config: { jobConcurrency: 32 } })
   const final = await finalStates(second.url, ids)
   const runs = runsOf()
@@ -523,7 +601,7 @@ async function sigkillCompaction(): Promise<void> {
   const dataDir = join(work, 'data-sigkill')
   const pad = 'x'.repeat(60_000)
   let server = await serve([model('runs')], { dataDir, config: { jobConcurrency: 16 } })
-  row.rssBefore = rssMb(server)
+  await baseline(row, server)
   const ids: string[] = []
   const tags: string[] = []
   const killsAt: number[] = []
@@ -533,17 +611,21 @@ async function sigkillCompaction(): Promise<void> {
   let completed = 0
   const counter = setInterval(() => (completed = runsOf().size - before), 100)
   const before = runsOf().size
-  const load = clients(8, () => running, async () => {
-    while (running && ids.length - completed > 100) await sleep(20)
-    const tag = `k-${n++}`
-    const answer = await call(`${server.url}/v1/models/runs/jobs`, 'POST', { instances: [{ tag, ms: 10, pad }] })
-    tally(row, answer)
-    if (answer.status === 202 || answer.status === 201) {
-      ids.push(answer.json.id)
-      tags.push(tag)
-    }
-    if (answer.status === 0) await sleep(50)
-  })
+  const load = clients(
+    8,
+    () => running,
+    async () => {
+      while (running && ids.length - completed > 100) await sleep(20)
+      const tag = `k-${n++}`
+      const answer = await call(`${server.url}/v1/models/runs/jobs`, 'POST', { instances: [{ tag, ms: 10, pad }] })
+      tally(row, answer)
+      if (answer.status === 202 || answer.status === 201) {
+        ids.push(answer.json.id)
+        tags.push(tag)
+      }
+      if (answer.status === 0) await sleep(50)
+    },
+  )
   let duringCompaction = 0
   for (let kill = 0; kill < 5; kill++) {
     await sleep(1000 + Math.random() * 2000)
@@ -613,13 +695,20 @@ async function sigkillCompaction(): Promise<void> {
 const tornLines: string[] = []
 
 async function tornLog(): Promise<void> {
-  const row = newRow('6 torn and garbled log lines', "fault 4's log (500 jobs) + a garbage line and a torn line, twice; 50 jobs between")
+  const row = newRow(
+    '6 torn and garbled log lines',
+    "fault 4's log (500 jobs) + a garbage line and a torn line, twice; 50 jobs between",
+  )
   const log = join(queuedDir, 'jobs', 'jobs.jsonl')
   appendFileSync(log, 'this line is not JSON\n{"id":"torn-1","model":"runs","sta')
   let server = await serve([model('runs')], { dataDir: queuedDir })
-  row.rssBefore = rssMb(server)
+  await baseline(row, server)
   const skipped1 = server.logs.filter((l) => l.msg === 'job log: line skipped')
-  check(row, skipped1.length >= 1, `the server started and logged the skipped lines (${skipped1.map((l) => `line ${l.line}: ${l.reason}`).join('; ')})`)
+  check(
+    row,
+    skipped1.length >= 1,
+    `the server started and logged the skipped lines (${skipped1.map((l) => `line ${l.line}: ${l.reason}`).join('; ')})`,
+  )
   const ids = [...tornLines]
   const tags: string[] = []
   for (let k = 0; k < 50; k++) {
@@ -636,7 +725,11 @@ async function tornLog(): Promise<void> {
   appendFileSync(log, '{"id":42,"model":"runs"}\n{"id":"torn-2","mod')
   server = await serve([model('runs')], { dataDir: queuedDir })
   const skipped2 = server.logs.filter((l) => l.msg === 'job log: line skipped')
-  check(row, skipped2.length >= 1, `second start logged the skipped lines (${skipped2.map((l) => `line ${l.line}: ${l.reason}`).join('; ')})`)
+  check(
+    row,
+    skipped2.length >= 1,
+    `second start logged the skipped lines (${skipped2.map((l) => `line ${l.line}: ${l.reason}`).join('; ')})`,
+  )
   const copies = readdirSync(join(queuedDir, 'jobs')).filter((f) => f.startsWith('jobs.jsonl.corrupt-'))
   check(row, copies.length >= 2, `a .corrupt copy kept for each bad log (${copies.join(', ')})`)
   const final = await finalStates(server.url, ids, 30_000)
@@ -651,7 +744,10 @@ async function tornLog(): Promise<void> {
 
 async function redisOutage(): Promise<void> {
   const missing = redisServerMissing()
-  const row = newRow('7 Redis stopped for 30 s', '4 job submitters (~20/s, with webhooks), 2 pollers, 2 sync clients; Redis down 30 s')
+  const row = newRow(
+    '7 Redis stopped for 30 s',
+    '4 job submitters (~20/s, with webhooks), 2 pollers, 2 sync clients; Redis down 30 s',
+  )
   if (missing) {
     check(row, false, `redis-server is needed: ${missing}`)
     return
@@ -677,7 +773,7 @@ async function redisOutage(): Promise<void> {
     jobs: `${redis.url}?prefix=carafe-chaos:${randomUUID()}`,
     config: { webhookHosts: [`127.0.0.1:${hookPort}`], webhookSecret: `chaos-${randomUUID()}`, jobConcurrency: 16 },
   })
-  row.rssBefore = rssMb(server)
+  await baseline(row, server)
   const ids: string[] = []
   const tags: string[] = []
   let down = false
@@ -686,40 +782,56 @@ async function redisOutage(): Promise<void> {
   const slowWhileDown: number[] = []
   const readyz = new Map<string, number>()
   const load = Promise.all([
-    clients(4, () => running, async () => {
-      const tag = `r-${n++}`
-      const answer = await call(`${server.url}/v1/models/runs/jobs`, 'POST', {
-        instances: [{ tag, ms: 100 }],
-        webhook: `http://127.0.0.1:${hookPort}/hook`,
-      })
-      const k = tally(row, answer)
-      if (down && k !== '202' && k !== '201') slowWhileDown.push(answer.ms)
-      if (answer.status === 202 || answer.status === 201) {
-        ids.push(answer.json.id)
-        tags.push(tag)
-      }
-      await sleep(200)
-    }),
-    clients(2, () => running, async () => {
-      const id = ids[Math.floor(Math.random() * ids.length)]
-      if (id) {
-        const answer = await call(`${server.url}/v1/jobs/${id}`, 'GET')
-        tally(row, answer)
-        if (down && answer.status !== 200) slowWhileDown.push(answer.ms)
-      }
-      await sleep(200)
-    }),
-    clients(2, () => running, async (_, k) => {
-      tally(row, await call(`${server.url}/v1/models/healthy:predict`, 'POST', { instances: [k] }))
-      await sleep(20)
-    }),
-    clients(1, () => running, async () => {
-      if (down) {
-        const { status } = await call(`${server.url}/readyz`, 'GET')
-        readyz.set(String(status), (readyz.get(String(status)) ?? 0) + 1)
-      }
-      await sleep(250)
-    }),
+    clients(
+      4,
+      () => running,
+      async () => {
+        const tag = `r-${n++}`
+        const answer = await call(`${server.url}/v1/models/runs/jobs`, 'POST', {
+          instances: [{ tag, ms: 100 }],
+          webhook: `http://127.0.0.1:${hookPort}/hook`,
+        })
+        const k = tally(row, answer)
+        if (down && k !== '202' && k !== '201') slowWhileDown.push(answer.ms)
+        if (answer.status === 202 || answer.status === 201) {
+          ids.push(answer.json.id)
+          tags.push(tag)
+        }
+        await sleep(200)
+      },
+    ),
+    clients(
+      2,
+      () => running,
+      async () => {
+        const id = ids[Math.floor(Math.random() * ids.length)]
+        if (id) {
+          const answer = await call(`${server.url}/v1/jobs/${id}`, 'GET')
+          tally(row, answer)
+          if (down && answer.status !== 200) slowWhileDown.push(answer.ms)
+        }
+        await sleep(200)
+      },
+    ),
+    clients(
+      2,
+      () => running,
+      async (_, k) => {
+        tally(row, await call(`${server.url}/v1/models/healthy:predict`, 'POST', { instances: [k] }))
+        await sleep(20)
+      },
+    ),
+    clients(
+      1,
+      () => running,
+      async () => {
+        if (down) {
+          const { status } = await call(`${server.url}/readyz`, 'GET')
+          readyz.set(String(status), (readyz.get(String(status)) ?? 0) + 1)
+        }
+        await sleep(250)
+      },
+    ),
   ])
   await sleep(5000)
   await redis.stop()
@@ -740,10 +852,22 @@ async function redisOutage(): Promise<void> {
   check(row, twice === 0, `every job ran once (${twice} twice)`)
   const hooksTwice = [...hooks.values()].filter((c) => c > 1).length
   const hooksMissing = ids.filter((id) => !hooks.has(id)).length
-  check(row, hooksTwice === 0 && hooksMissing === 0, `one webhook per job (${hooksMissing} missing, ${hooksTwice} twice)`)
+  check(
+    row,
+    hooksTwice === 0 && hooksMissing === 0,
+    `one webhook per job (${hooksMissing} missing, ${hooksTwice} twice)`,
+  )
   const maxSlow = Math.max(0, ...slowWhileDown)
-  check(row, slowWhileDown.length > 0 && maxSlow < 1500, `submits and polls refused while down within ~1 s: ${slowWhileDown.length}, slowest ${Math.round(maxSlow)} ms`)
-  check(row, readyz.size === 1 && readyz.has('200'), `/readyz while Redis was down: ${[...readyz].map(([k, c]) => `${k} ×${c}`).join(', ')}`)
+  check(
+    row,
+    slowWhileDown.length > 0 && maxSlow < 1500,
+    `submits and polls refused while down within ~1 s: ${slowWhileDown.length}, slowest ${Math.round(maxSlow)} ms`,
+  )
+  check(
+    row,
+    readyz.size === 1 && readyz.has('200'),
+    `/readyz while Redis was down: ${[...readyz].map(([k, c]) => `${k} ×${c}`).join(', ')}`,
+  )
   row.notes.push(`outage ${Math.round(outageMs / 1000)} s; refusals while down answered in ≤ ${Math.round(maxSlow)} ms`)
   await settleRss(row, server)
   await stop(server, 'SIGTERM')
@@ -756,20 +880,34 @@ async function svg(): Promise<void> {
   const plain = imageModel('plain', '')
   const vector = imageModel('vector', '    formats: [png, svg]\nisolation: process\nworkers: 2\nhangTimeoutMs: 1500\n')
   const server = await serve([plain, vector])
-  const png = b64(await sharp({ create: { width: 8, height: 8, channels: 3, background: '#e01010' } }).png().toBuffer())
-  row.rssBefore = rssMb(server)
+  const png = b64(
+    await sharp({ create: { width: 8, height: 8, channels: 3, background: '#e01010' } })
+      .png()
+      .toBuffer(),
+  )
+  await baseline(row, server)
   const bomb = b64(svgBomb(3000, 4))
   let running = true
   const others: string[] = []
-  const load = clients(4, () => running, async (i) => {
-    const name = i % 2 === 0 ? 'plain' : 'vector'
-    others.push(tally(row, await call(`${server.url}/v1/models/${name}:predict`, 'POST', { instances: [{ image: png }] })))
-    await sleep(20)
-  })
+  const load = clients(
+    4,
+    () => running,
+    async (i) => {
+      const name = i % 2 === 0 ? 'plain' : 'vector'
+      others.push(
+        tally(row, await call(`${server.url}/v1/models/${name}:predict`, 'POST', { instances: [{ image: png }] })),
+      )
+      await sleep(20)
+    },
+  )
   await sleep(1000)
   const refused = await call(`${server.url}/v1/models/plain:predict`, 'POST', { instances: [{ image: bomb }] })
   const refusedKey = tally(row, refused)
-  check(row, refusedKey === '415 UNSUPPORTED_IMAGE_FORMAT' && refused.ms < 1000, `default model: ${refusedKey} in ${Math.round(refused.ms)} ms`)
+  check(
+    row,
+    refusedKey === '415 UNSUPPORTED_IMAGE_FORMAT' && refused.ms < 1000,
+    `default model: ${refusedKey} in ${Math.round(refused.ms)} ms`,
+  )
   const bombed = await call(`${server.url}/v1/models/vector:predict`, 'POST', { instances: [{ image: bomb }] })
   const bombedKey = tally(row, bombed)
   check(row, bombedKey === '504 DEADLINE_EXCEEDED', `opted-in model: ${bombedKey} after ${Math.round(bombed.ms)} ms`)
@@ -782,29 +920,44 @@ async function svg(): Promise<void> {
   await load
   const after = await call(`${server.url}/v1/models/vector:predict`, 'POST', { instances: [{ image: png }] })
   check(row, after.status === 200 && after.json.predictions?.[0]?.label === 'red', `vector recovered: ${key(after)}`)
-  check(row, others.every((k) => k === '200'), `every PNG request 200 (${others.filter((k) => k !== '200').join(', ') || 'all'})`)
+  check(
+    row,
+    others.every((k) => k === '200'),
+    `every PNG request 200 (${others.filter((k) => k !== '200').join(', ') || 'all'})`,
+  )
   await settleRss(row, server)
   const { ms } = await stop(server, 'SIGTERM')
   row.notes.push(`SIGTERM after the bomb exited in ${ms} ms; RSS is the server's (runners are child processes)`)
 }
 
 async function poisonLoop(): Promise<void> {
-  const row = newRow('9 one model crash-looping', 'a poison request to crashes every 1.5 s × 8, 4 clients on healthy, /readyz every 50 ms')
+  const row = newRow(
+    '9 one model crash-looping',
+    'a poison request to crashes every 1.5 s × 8, 4 clients on healthy, /readyz every 50 ms',
+  )
   const server = await serve([model('crashes'), model('healthy')])
-  row.rssBefore = rssMb(server)
+  await baseline(row, server)
   let running = true
   const healthy: string[] = []
   const readyz = new Map<string, number>()
   const load = Promise.all([
-    clients(4, () => running, async (_, k) => {
-      healthy.push(tally(row, await call(`${server.url}/v1/models/healthy:predict`, 'POST', { instances: [k] })))
-      await sleep(5)
-    }),
-    clients(1, () => running, async () => {
-      const { status } = await call(`${server.url}/readyz`, 'GET')
-      readyz.set(String(status), (readyz.get(String(status)) ?? 0) + 1)
-      await sleep(50)
-    }),
+    clients(
+      4,
+      () => running,
+      async (_, k) => {
+        healthy.push(tally(row, await call(`${server.url}/v1/models/healthy:predict`, 'POST', { instances: [k] })))
+        await sleep(5)
+      },
+    ),
+    clients(
+      1,
+      () => running,
+      async () => {
+        const { status } = await call(`${server.url}/readyz`, 'GET')
+        readyz.set(String(status), (readyz.get(String(status)) ?? 0) + 1)
+        await sleep(50)
+      },
+    ),
   ])
   const poisoned: string[] = []
   for (let i = 0; i < 8; i++) {
@@ -814,8 +967,16 @@ async function poisonLoop(): Promise<void> {
   running = false
   await load
   check(row, readyz.size === 1 && readyz.has('200'), `/readyz: ${[...readyz].map(([k, c]) => `${k} ×${c}`).join(', ')}`)
-  check(row, healthy.every((k) => k === '200'), `healthy answered all ${healthy.length} requests 200`)
-  check(row, poisoned.every((k) => k === '503 RUNNER_CRASHED'), `poison requests: ${poisoned.join(', ')}`)
+  check(
+    row,
+    healthy.every((k) => k === '200'),
+    `healthy answered all ${healthy.length} requests 200`,
+  )
+  check(
+    row,
+    poisoned.every((k) => k === '503 RUNNER_CRASHED'),
+    `poison requests: ${poisoned.join(', ')}`,
+  )
   const { json } = await call(`${server.url}/v1/models/crashes`, 'GET')
   row.notes.push(`crashes restarted ${json.stats.restarts} times`)
   await settleRss(row, server)
@@ -826,7 +987,9 @@ async function poisonLoop(): Promise<void> {
 
 function report(): boolean {
   let bad = false
-  console.log('\n| fault | load held | answers by status | jobs accepted / succeeded / failed / lost / run twice | RSS MB before → after | goals |')
+  console.log(
+    '\n| fault | load held | answers by status | jobs accepted / succeeded / failed / lost / run twice | RSS MB before → after | goals |',
+  )
   console.log('| --- | --- | --- | --- | --- | --- |')
   for (const row of rows) {
     const badStatuses = [...row.statuses.keys()].filter(
@@ -834,9 +997,15 @@ function report(): boolean {
     )
     if (badStatuses.length > 0) row.problems.push(`undocumented 5xx or no answer: ${badStatuses.join(', ')}`)
     if (row.rssBefore && row.rssAfter) {
+      // clearly out: RSS over 1.5× with the live heap grown too; RSS alone is often pages V8 has not given back yet
       const ratio = row.rssAfter / row.rssBefore
-      if (ratio > 1.5) row.problems.push(`RSS not back: ${ratio.toFixed(2)}×`)
-      else if (ratio > 1.2) row.notes.push(`RSS ${ratio.toFixed(2)}× (over 1.2×, under the 1.5× failure line)`)
+      const heap = row.heapBefore && row.heapAfter ? row.heapAfter / row.heapBefore : ratio
+      const heapText =
+        row.heapBefore && row.heapAfter
+          ? `heap used ${row.heapBefore.toFixed(0)} → ${row.heapAfter.toFixed(0)} MB`
+          : 'heap unknown'
+      if (ratio > 1.5 && heap > 1.2) row.problems.push(`RSS not back: ${ratio.toFixed(2)}× (${heapText})`)
+      else if (ratio > 1.2) row.notes.push(`RSS ${ratio.toFixed(2)}× (over 1.2×; ${heapText})`)
     }
     const j = row.jobs
     const statuses = [...row.statuses].map(([k, n]) => `${k} ×${n}`).join(', ') || '-'
@@ -853,7 +1022,17 @@ function report(): boolean {
 
 async function main(): Promise<void> {
   const only = process.argv.slice(2).map(Number)
-  const faults = [deadlineStorm, hang, setupCrashLoop, sigtermQueued, sigkillCompaction, tornLog, redisOutage, svg, poisonLoop]
+  const faults = [
+    deadlineStorm,
+    hang,
+    setupCrashLoop,
+    sigtermQueued,
+    sigkillCompaction,
+    tornLog,
+    redisOutage,
+    svg,
+    poisonLoop,
+  ]
   const started = Date.now()
   for (const [i, fault] of faults.entries()) {
     if (only.length > 0 && !only.includes(i + 1)) continue
