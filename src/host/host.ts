@@ -132,7 +132,7 @@ export class CarafeHost {
       await this.registry.close()
       return 'clean' as const
     })()
-    const outcome = await Promise.race([graceful, sleep(shutdownTimeoutMs).then(() => 'timed out' as const)])
+    const outcome = await within(graceful, shutdownTimeoutMs)
     clearInterval(giveUp)
     if (outcome === 'timed out') {
       this.#log.warn({ shutdownTimeoutMs }, 'shutdown timed out: running jobs go back to the queue, runners stop')
@@ -140,7 +140,7 @@ export class CarafeHost {
         await closeJobs() // aborted jobs are not failed: they run again (embedded: next start; Redis: any worker)
         await this.registry.close({ force: true })
       })()
-      await Promise.race([forced, sleep(FORCED_CLOSE_MS)])
+      await within(forced, FORCED_CLOSE_MS)
     }
     this.#phase = 'closed'
     return outcome
@@ -148,6 +148,15 @@ export class CarafeHost {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/** `work`, or 'timed out' after `ms`; the timer is cleared either way, so nothing waits for it once work is done. */
+function within<T>(work: Promise<T>, ms: number): Promise<T | 'timed out'> {
+  let timer: NodeJS.Timeout | undefined
+  const limit = new Promise<'timed out'>((resolve) => {
+    timer = setTimeout(resolve, ms, 'timed out')
+  })
+  return Promise.race([work, limit]).finally(() => clearTimeout(timer))
+}
 
 function once<T>(fn: () => Promise<T>): () => Promise<T> {
   let result: Promise<T> | undefined
