@@ -64,3 +64,13 @@ export async function modelDirsIn(path: string): Promise<string[]> {
     if (e.isDirectory() && (await isFile(join(absolute, e.name, MODEL_FILE)))) dirs.push(join(absolute, e.name))
   return dirs.sort()
 }
+
+/** One descriptor per model name, the highest version (what a request without a version reaches at start). */
+export function oneVersionEach(descriptors: ModelDescriptor[]): ModelDescriptor[] {
+  const byName = new Map<string, ModelDescriptor>()
+  for (const d of descriptors) {
+    const seen = byName.get(d.name)
+    if (!seen || Number(d.version) > Number(seen.version)) byName.set(d.name, d)
+  }
+  return descriptors.filter((d) => byName.get(d.name) === d)
+}

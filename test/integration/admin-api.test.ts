@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { fixture } from '../helpers/paths.js'
+import { runCli } from '../helpers/cli.js'
 import { get, post, startServer } from '../helpers/server.js'
 
 const KEY = { authorization: 'Bearer admin-test-key-0123456789' }
@@ -166,4 +167,44 @@ test('management API: a broken version answers 422 MODEL_LOAD_FAILED, memoryBudg
   assert.equal(refused.body.error.details[0].budgetMb, 1)
   const still = await post(`${tight.url}/v1/models/ver:predict`, { instances: [{ ms: 0 }] })
   assert.equal(still.body.predictions[0].version, '1')
+})
+
+test('carafe models list|load|unload|reload against a running server', async (t) => {
+  const root = await mkdtemp(join(tmpdir(), 'carafe-admin-'))
+  const gates = await mkdtemp(join(tmpdir(), 'carafe-gates-'))
+  t.after(() => rm(root, { recursive: true, force: true }))
+  t.after(() => rm(gates, { recursive: true, force: true }))
+  process.env.CARAFE_TEST_GATES = gates
+  await mkdir(join(root, 'ver'))
+  await writeFile(join(root, 'ver', 'carafe.yaml'), 'name: ver\n')
+  for (const v of ['1', '2']) {
+    await writeFile(join(gates, `gate-${v}`), '')
+    await mkdir(join(root, 'ver', v))
+    await copyFile(join(fixture('versioned'), 'model.mjs'), join(root, 'ver', v, 'model.mjs'))
+  }
+  const key = 'admin-test-key-0123456789'
+  const { url } = await startServer(root, { t, config: { apiKeys: [key], repositoryPollMs: 0 } })
+  const env = { CARAFE_TEST_GATES: gates }
+  const cli = (...args: string[]) => runCli(['models', ...args, '--url', url, '--api-key', key], { env })
+  const versions = (stdout: string) =>
+    (JSON.parse(stdout).versions ?? JSON.parse(stdout).models[0].versions).map((v: { version: string }) => v.version)
+
+  const list = await cli('list')
+  assert.equal(list.code, 0, list.stderr)
+  assert.deepEqual(versions(list.stdout), ['2'])
+  const load = await cli('load', 'ver', '--model-version', '1')
+  assert.equal(load.code, 0, load.stderr)
+  assert.deepEqual(versions(load.stdout), ['2', '1'])
+  const unload = await cli('unload', 'ver', '--model-version', '2')
+  assert.equal(unload.code, 0, unload.stderr)
+  assert.deepEqual(versions(unload.stdout), ['1'])
+  const reload = await cli('reload', 'ver')
+  assert.equal(reload.code, 0, reload.stderr)
+  assert.equal((await cli('reload')).code, 0)
+  const unknown = await cli('load', 'nope')
+  assert.equal(unknown.code, 1)
+  assert.match(unknown.stderr, /404 MODEL_NOT_FOUND/)
+  const noKey = await runCli(['models', 'list', '--url', url], { env })
+  assert.equal(noKey.code, 1)
+  assert.match(noKey.stderr, /401 UNAUTHORIZED/)
 })
