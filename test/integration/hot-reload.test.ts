@@ -3,6 +3,7 @@ import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { spawnServe } from '../helpers/cli.js'
 import { fixture } from '../helpers/paths.js'
 import { get, post, startServer } from '../helpers/server.js'
 
@@ -166,4 +167,44 @@ test('a broken new version (setup throws, corrupt ONNX) leaves the old one servi
   const still = await post(`${url}/v1/models/ver:predict`, { instances: [{ ms: 0 }] })
   assert.equal(still.body.predictions[0].version, '1')
   assert.match((await get(`${url}/metrics`)).text, /carafe_model_load_errors_total\{model="ver"\} 2/)
+})
+
+test('a job sent to a version runs on that version and keeps it in its record', async (t) => {
+  const repo = await repository(t, 'versionPolicy: { latest: 2 }\n')
+  for (const v of ['1', '2']) {
+    await repo.open(v)
+    await repo.addVersion(v)
+  }
+  const { url } = await startServer(repo.root, { t, config: { repositoryPollMs: 0 } })
+  const submitted = await post(
+    `${url}/v1/models/ver/versions/1/jobs`,
+    { instances: [{ ms: 0 }] },
+    { prefer: 'wait=10' },
+  )
+  assert.equal(submitted.status, 201, JSON.stringify(submitted.body))
+  assert.equal(submitted.body.version, '1')
+  assert.equal(submitted.body.result.predictions[0].version, '1')
+  const plain = await post(`${url}/v1/models/ver/jobs`, { instances: [{ ms: 0 }] }, { prefer: 'wait=10' })
+  assert.equal(plain.body.result.predictions[0].version, '2')
+  const unknown = await post(`${url}/v1/models/ver/versions/9/jobs`, { instances: [{ ms: 0 }] })
+  assert.equal(unknown.status, 404)
+  assert.equal(unknown.body.error.code, 'VERSION_NOT_FOUND')
+})
+
+test('carafe serve rescans the repository on SIGHUP (watching off)', async (t) => {
+  const repo = await repository(t)
+  await repo.open('1')
+  await repo.open('2')
+  await repo.addVersion('1')
+  const served = await spawnServe([repo.root, '--port', '0'], t, {
+    env: { CARAFE_REPOSITORY_POLL_MS: '0', CARAFE_TEST_GATES: process.env.CARAFE_TEST_GATES ?? '' },
+  })
+  await repo.addVersion('2')
+  await sleep(300)
+  assert.equal(await versionState(served.url, '2'), undefined, 'not watching: nothing loads by itself')
+  served.child.kill('SIGHUP')
+  await until(async () => (await versionState(served.url, '2')) === 'ready', 'version 2 after SIGHUP')
+  const answer = await post(`${served.url}/v1/models/ver:predict`, { instances: [{ ms: 0 }] })
+  assert.equal(answer.body.predictions[0].version, '2')
+  await until(async () => (await versionState(served.url, '1')) === undefined, 'version 1 unloaded (policy latest)')
 })
