@@ -98,15 +98,9 @@ export class BoundedQueue<T> {
   }
 
   #shift(): T {
-    const item = this.#items[this.#head]
-    // a taken slot must not keep its item (a request's or job's whole input) alive until the next compaction
-    this.#items[this.#head++] = undefined as T
-    if (this.#head === this.#items.length) {
-      this.#items = []
-      this.#head = 0
-    }
+    const item = this.#items[this.#head++]
     // compact now and then so a long-lived queue does not keep a growing dead prefix
-    else if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
       this.#items = this.#items.slice(this.#head)
       this.#head = 0
     }
