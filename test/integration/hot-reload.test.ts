@@ -208,3 +208,30 @@ test('carafe serve rescans the repository on SIGHUP (watching off)', async (t) =
   assert.equal(answer.body.predictions[0].version, '2')
   await until(async () => (await versionState(served.url, '1')) === undefined, 'version 1 unloaded (policy latest)')
 })
+
+test('a changed carafe.yaml reloads the model: the new copy takes over once warm, no request fails', async (t) => {
+  const repo = await repository(t, 'description: first\n')
+  await repo.open('1')
+  await repo.addVersion('1')
+  const { url, carafe } = await startServer(repo.root, { t, config: { repositoryPollMs: 100 } })
+  const before = carafe.registry.get('ver')
+  const statuses: number[] = []
+  let running = true
+  const clients = Array.from({ length: 2 }, async () => {
+    while (running) statuses.push((await post(`${url}/v1/models/ver:predict`, { instances: [{ ms: 5 }] })).status)
+  })
+  await writeFile(join(repo.root, 'ver', 'carafe.yaml'), 'name: ver\ndescription: second\nworkers: 2\n')
+  const described = await until(async () => {
+    const body = (await get(`${url}/v1/models/ver`)).body
+    return body?.description === 'second' && body
+  }, 'the new carafe.yaml served')
+  assert.equal(described.workers, 2)
+  await until(async () => before.state === 'stopped', 'the old copy drained and stopped')
+  running = false
+  await Promise.all(clients)
+  assert.ok(statuses.length > 0)
+  assert.deepEqual(
+    statuses.filter((s) => s !== 200),
+    [],
+  )
+})
