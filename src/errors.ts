@@ -12,6 +12,15 @@ export const ERRORS = {
   UNAUTHORIZED: { status: 401, message: 'A valid API key is required (Authorization: Bearer <key> or X-Api-Token)' },
   MODEL_NOT_FOUND: { status: 404, message: 'No model with that name is served' },
   JOB_NOT_FOUND: { status: 404, message: 'No job with that id' },
+  VERSION_NOT_FOUND: { status: 404, message: 'The model is not served at that version' },
+  MODEL_LOAD_FAILED: {
+    status: 422,
+    message: 'The model could not be loaded; the versions already served keep serving',
+  },
+  MEMORY_BUDGET_EXCEEDED: {
+    status: 507,
+    message: 'Loading this model would pass the server memoryBudgetMb; unload a version first or raise the budget',
+  },
   NOT_FOUND: { status: 404, message: 'No route matches this path' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'This path does not accept that method' },
   IDEMPOTENCY_CONFLICT: { status: 409, message: 'That Idempotency-Key was used with a different body' },

@@ -2,11 +2,12 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { clientModule, typeStem } from '../codegen/index.js'
 import { loadAll } from '../http/index.js'
+import { oneVersionEach } from '../model/index.js'
 
 /** `carafe client <paths...> [--out file]`: a typed TypeScript client module for these models, without a server or a runner. */
 export async function client(paths: string[], flags: { out?: string }): Promise<void> {
   try {
-    const models = await loadAll(paths)
+    const models = oneVersionEach(await loadAll(paths))
     const source = clientModule(models)
     if (!flags.out) {
       process.stdout.write(source)

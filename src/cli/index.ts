@@ -2,6 +2,7 @@ import { Command } from 'commander'
 import { VERSION } from '../config/index.js'
 import { serve } from './serve.js'
 import { client } from './client.js'
+import { addModelsCommands } from './models.js'
 import { openapi } from './openapi.js'
 import { addServeFlags } from './serve-flags.js'
 import { worker } from './worker.js'
@@ -44,5 +45,7 @@ program
   .requiredOption('--jobs <url>', 'the Redis the servers submit to: redis://host:6379')
   .option('--concurrency <n>', 'jobs run at once by this worker')
   .action(worker)
+
+addModelsCommands(program)
 
 await program.parseAsync(process.argv)

@@ -34,25 +34,29 @@ export async function serve(paths: string[], flags: ServeFlags): Promise<void> {
   const logger = pino({ level: config.logLevel })
   // SIGHUP's default action ends the process, and `systemctl reload` (docs/deployment.md) sends it: never stop on it.
   // The key file, when there is one, is re-read by its own SIGHUP listener (http/auth.ts).
-  process.on('SIGHUP', () =>
+  let carafe: Awaited<ReturnType<typeof createCarafe>> | undefined
+  process.on('SIGHUP', () => {
     logger.info(
       { signal: 'SIGHUP', apiKeysFile: config.apiKeysFile ?? null },
-      config.apiKeysFile ? 'SIGHUP: re-reading the API key file' : 'SIGHUP: nothing to reload (no apiKeysFile)',
-    ),
-  )
-  let carafe: Awaited<ReturnType<typeof createCarafe>>
+      config.apiKeysFile
+        ? 'SIGHUP: re-reading the API key file and rescanning the model repository'
+        : 'SIGHUP: rescanning the model repository',
+    )
+    carafe?.host.reload().catch((error: unknown) => logger.error({ err: error }, 'SIGHUP: repository rescan failed'))
+  })
   try {
-    carafe = await createCarafe({ descriptors: await loadAll(paths), config, logger })
+    carafe = await createCarafe({ descriptors: await loadAll(paths), config, logger, paths })
   } catch (error) {
     return exitWith(error)
   }
   let stopping = false
+  const running = carafe
   const stop = (signal: string) => {
     if (stopping) return
     stopping = true
     logger.info({ signal }, 'shutting down: draining, then answering accepted requests, then stopping runners')
     // 0 when everything accepted was answered; 1 when shutdownTimeoutMs cut it short (running jobs went back to the queue)
-    carafe.close().then(
+    running.close().then(
       (outcome) => process.exit(outcome === 'clean' ? 0 : 1),
       (error) => {
         logger.error({ err: error }, 'shutdown failed')
@@ -63,11 +67,11 @@ export async function serve(paths: string[], flags: ServeFlags): Promise<void> {
   process.once('SIGTERM', () => stop('SIGTERM'))
   process.once('SIGINT', () => stop('SIGINT'))
   try {
-    await carafe.listen()
-    await carafe.started
+    await running.listen()
+    await running.started
   } catch (error) {
     logger.error({ err: error }, 'start failed')
-    await carafe.close().catch(() => undefined)
+    await running.close().catch(() => undefined)
     return exitWith(error)
   }
 }

@@ -1,6 +1,6 @@
 export { Config, ModelSettings } from './schema.js'
 export { loadConfig, ConfigError } from './load.js'
 export { maskedConfig, maskSecret } from './print.js'
-export { applyModelSettings } from './model-settings.js'
+export { applyModelSettings, withSettings } from './model-settings.js'
 export { VERSION } from './version.js'
 export { unsafeKeyMessage, unsafeKeyPath } from './unsafe-keys.js'

@@ -96,6 +96,8 @@ const ENV_KEYS: Record<string, { key: keyof Config; parse: (raw: string) => unkn
   CARAFE_REQUEST_TIMEOUT_MS: { key: 'requestTimeoutMs', parse: toNumber },
   CARAFE_MAX_JOB_QUEUE: { key: 'maxJobQueue', parse: toNumber },
   CARAFE_DRAIN_DELAY_MS: { key: 'drainDelayMs', parse: toNumber },
+  CARAFE_REPOSITORY_POLL_MS: { key: 'repositoryPollMs', parse: toNumber },
+  CARAFE_MEMORY_BUDGET_MB: { key: 'memoryBudgetMb', parse: toNumber },
   CARAFE_SHUTDOWN_TIMEOUT_MS: { key: 'shutdownTimeoutMs', parse: toNumber },
 }
 

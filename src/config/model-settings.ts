@@ -14,13 +14,15 @@ export function applyModelSettings<T extends Configurable>(models: T[], config: 
     if (!served.has(name))
       throw new ConfigError(`config: models.${name} names no served model; served: ${[...served].join(', ')}`)
   }
-  return models.map((model) => {
-    const extra = config.models?.[model.name]
-    if (!extra) return model
-    return {
-      ...model,
-      settings: { ...model.settings, ...extra },
-      batch: extra.batch === false ? { maxSize: 1, maxDelayMs: 0 } : extra.batch ? { ...extra.batch } : model.batch,
-    }
-  })
+  return models.map((model) => withSettings(model, config.models?.[model.name]))
+}
+
+/** Settings merged over a model's own (the config's `models:` entry, or a change made at run time). */
+export function withSettings<T extends Configurable>(model: T, extra: ModelSettings | undefined): T {
+  if (!extra) return model
+  return {
+    ...model,
+    settings: { ...model.settings, ...extra },
+    batch: extra.batch === false ? { maxSize: 1, maxDelayMs: 0 } : extra.batch ? { ...extra.batch } : model.batch,
+  }
 }

@@ -121,6 +121,11 @@ export const Config = Type.Object(
     // bounds the shutdown after the drain: accepted requests and running jobs get this long, then jobs go back to
     // the queue and runners are stopped
     shutdownTimeoutMs: Type.Integer({ minimum: 0, default: 30_000 }),
+    // model directories are rescanned this often (and on every file change fs.watch reports); 0 turns watching off
+    // (reloads then happen only on POST /v1/admin/reload, the admin model routes and SIGHUP)
+    repositoryPollMs: Type.Integer({ minimum: 0, default: 2_000 }),
+    // refuse (507 MEMORY_BUDGET_EXCEEDED) a model load that would take the process RSS past this many MB
+    memoryBudgetMb: Type.Optional(Type.Integer({ minimum: 1 })),
     // per-model settings by model name, merged onto the model's own settings
     models: Type.Record(Type.String(), ModelSettings, { default: {} }),
   },

@@ -2,6 +2,7 @@ import { applyModelSettings, type Config } from '../config/index.js'
 import { openJobStore, type JobStore } from '../jobs/index.js'
 import { loadModels, type Logger, type ModelDescriptor } from '../model/index.js'
 import { ModelRegistry, type ModelState } from '../serving/index.js'
+import { ModelRepository } from './repository.js'
 
 /** Where a host is in its life: serving until SIGTERM, then draining (still serving), then closing. */
 export type HostPhase = 'serving' | 'draining' | 'closing' | 'closed'
@@ -36,14 +37,23 @@ export async function loadAll(paths: string[]): Promise<ModelDescriptor[]> {
 export class CarafeHost {
   readonly registry: ModelRegistry
   readonly jobs: JobStore
+  /** The model directories served, kept in step with the registry (hot reload, the management API). */
+  readonly repository: ModelRepository
   readonly #config: Readonly<Config>
   readonly #log: Logger
   #phase: HostPhase = 'serving'
   #shutdown: Promise<ShutdownOutcome> | undefined
 
-  private constructor(registry: ModelRegistry, jobs: JobStore, config: Readonly<Config>, log: Logger) {
+  private constructor(
+    registry: ModelRegistry,
+    jobs: JobStore,
+    repository: ModelRepository,
+    config: Readonly<Config>,
+    log: Logger,
+  ) {
     this.registry = registry
     this.jobs = jobs
+    this.repository = repository
     this.#config = config
     this.#log = log
   }
@@ -52,14 +62,19 @@ export class CarafeHost {
     descriptors,
     config,
     logger,
+    paths = [],
   }: {
     descriptors: ModelDescriptor[]
     config: Readonly<Config>
     logger: Logger
+    /** The served paths: the directories among them are watched for new, changed and removed models. */
+    paths?: string[]
   }): Promise<CarafeHost> {
     const registry = new ModelRegistry(applyModelSettings(descriptors, config), config, logger)
+    const repository = new ModelRepository(registry, config, logger, paths)
+    await repository.init(descriptors)
     const jobs = await openJobStore(config, logger)
-    return new CarafeHost(registry, jobs, config, logger)
+    return new CarafeHost(registry, jobs, repository, config, logger)
   }
 
   get phase(): HostPhase {
@@ -77,13 +92,22 @@ export class CarafeHost {
     if (this.#phase !== 'serving') return
     // background jobs go through the same predict path (queue, batcher, runner) as sync requests, but they were
     // admitted at submit: they wait their turn in the queue instead of being refused as overloaded
-    this.jobs.start((job, options) => this.registry.get(job.model).predict(job.instances, { ...options, job: true }))
+    this.jobs.start((job, options) =>
+      this.registry.get(job.model, job.version).predict(job.instances, { ...options, job: true }),
+    )
+    this.repository.watch()
+  }
+
+  /** Rescan the model repository now (SIGHUP, POST /v1/admin/reload). */
+  reload(): Promise<void> {
+    return this.repository.reloadAll()
   }
 
   /** Should this replica get traffic? See docs/DESIGN-NOTES.md, "Readiness". */
   readiness(): Readiness {
     const models = Object.fromEntries(this.registry.list().map((m) => [m.name, m.state]))
-    const states = Object.values(models)
+    // every version taking traffic counts, not only the defaults
+    const states = this.registry.all().map((m) => m.state)
     const reason =
       this.#phase === 'draining'
         ? 'draining'
@@ -116,6 +140,7 @@ export class CarafeHost {
   async #runShutdown(closeHttp: () => Promise<void>, drainDelayMs: number): Promise<ShutdownOutcome> {
     const { shutdownTimeoutMs } = this.#config
     this.#phase = 'draining'
+    this.repository.stop()
     if (drainDelayMs > 0) {
       this.#log.info({ drainDelayMs }, 'draining: /readyz answers 503 while requests are still served')
       await sleep(drainDelayMs)

@@ -83,13 +83,34 @@ export function createMetrics(models: ModelRegistry, jobs?: JobStore) {
     buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096],
     registers: [register],
   })
-  for (const model of models.list()) {
+  // every version that starts taking traffic, now or after a reload (its series add up under the model's name)
+  models.onAdded((model) => {
     model.stats.subscribe((rows, _items, runMs, waitsMs) => {
       batchSize.observe({ model: model.name }, rows)
       inference.observe({ model: model.name }, runMs / 1000)
       for (const wait of waitsMs) queueWait.observe({ model: model.name }, wait / 1000)
     })
-  }
+  })
+  new Counter({
+    name: 'carafe_model_load_errors_total',
+    help: 'Model loads that failed after start (a broken new version, a carafe.yaml that does not parse); the served versions kept serving',
+    labelNames: ['model'],
+    registers: [register],
+    collect() {
+      this.reset()
+      for (const [model, count] of models.loadErrorCounts()) this.inc({ model }, count)
+    },
+  })
+  new Gauge({
+    name: 'carafe_model_memory_bytes',
+    help: 'Process RSS growth measured over each served version’s load and warm-up (an approximation)',
+    labelNames: ['model', 'version'],
+    registers: [register],
+    collect() {
+      this.reset()
+      for (const m of models.all()) this.set({ model: m.name, version: m.descriptor.version }, m.memoryMb * 2 ** 20)
+    },
+  })
   if (jobs) {
     new Gauge({
       name: 'carafe_jobs',

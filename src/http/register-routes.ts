@@ -7,6 +7,7 @@ import { utf8JsonParser } from './json-body.js'
 import { registerCors, registerRateLimit } from './limits.js'
 import { type createMetrics, metricsRoute } from './metrics.js'
 import { multipartInstances } from './multipart.js'
+import { adminRoutes } from './routes/admin.js'
 import { annotateRoutes } from './routes/annotate.js'
 import { jobRoutes } from './routes/jobs.js'
 import { openapiRoutes } from './routes/openapi.js'
@@ -53,6 +54,7 @@ export async function registerRoutes(
     await api.register(v2Routes, deps)
     await api.register(annotateRoutes, deps)
     await api.register(jobRoutes, deps)
+    await api.register(adminRoutes, deps)
   })
 }
 

@@ -24,12 +24,15 @@ export async function createCarafe({
   descriptors,
   config,
   logger,
+  paths,
 }: {
   descriptors: ModelDescriptor[]
   config: Readonly<Config>
   logger: FastifyBaseLogger
+  /** The served paths; the directories among them are watched for model changes. */
+  paths?: string[]
 }): Promise<Carafe> {
-  const host = await CarafeHost.open({ descriptors, config, logger })
+  const host = await CarafeHost.open({ descriptors, config, logger, paths })
   const app = await buildApp({ ...depsOf(host, config), logger })
   let markStarted: (value: Promise<void>) => void
   const started = new Promise<void>((resolve) => (markStarted = resolve))

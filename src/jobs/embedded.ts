@@ -134,7 +134,7 @@ export class EmbeddedJobStore implements JobStore {
     )
   }
 
-  async submit({ model, instances, webhook, idempotencyKey, bodyHash }: JobSubmission): Promise<JobRecord> {
+  async submit({ model, version, instances, webhook, idempotencyKey, bodyHash }: JobSubmission): Promise<JobRecord> {
     if (this.#closed) throw new CarafeError('SHUTTING_DOWN')
     if (idempotencyKey !== undefined) {
       const existing = this.#jobs.get(this.#byKey.get(idempotencyKey) ?? '')
@@ -151,6 +151,7 @@ export class EmbeddedJobStore implements JobStore {
     const job: JobRecord = {
       id: randomUUID(),
       model,
+      ...(version !== undefined ? { version } : {}),
       status: 'queued',
       instances,
       progress: 0,

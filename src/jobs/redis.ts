@@ -36,6 +36,7 @@ export interface RedisOptions {
 
 interface JobData {
   model: string
+  version?: string
   instances: unknown[]
   webhook?: string
   idempotencyKey?: string
@@ -152,11 +153,12 @@ export class RedisJobStore implements JobStore {
     return Math.max(this.#options.retentionMs, MIN_FINAL_TTL_MS)
   }
 
-  async submit({ model, instances, webhook, idempotencyKey, bodyHash }: JobSubmission): Promise<JobRecord> {
+  async submit({ model, version, instances, webhook, idempotencyKey, bodyHash }: JobSubmission): Promise<JobRecord> {
     if (this.#closing) throw new CarafeError('SHUTTING_DOWN')
     const id = idempotencyKey === undefined ? randomUUID() : idempotentJobId(idempotencyKey)
     const data: JobData = {
       model,
+      ...(version !== undefined ? { version } : {}),
       instances,
       ...(webhook ? { webhook } : {}),
       ...(idempotencyKey !== undefined ? { idempotencyKey, bodyHash } : {}),
@@ -377,13 +379,14 @@ export class RedisJobStore implements JobStore {
   }
 
   #record(job: Job<JobData, null>, status: JobStatus): JobRecord {
-    const { model, instances, webhook, idempotencyKey, bodyHash } = job.data
+    const { model, version, instances, webhook, idempotencyKey, bodyHash } = job.data
     const local = this.#running.get(job.id!)
     const progress =
       status === 'queued' ? 0 : (local?.progress ?? (typeof job.progress === 'number' ? job.progress : 0))
     return {
       id: job.id!,
       model,
+      ...(version !== undefined ? { version } : {}),
       status,
       instances,
       progress,

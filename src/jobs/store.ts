@@ -12,6 +12,8 @@ export interface JobError {
 export interface JobRecord {
   id: string
   model: string
+  /** The model version the job was submitted to; absent: the model's default version when it runs. */
+  version?: string
   status: JobStatus
   instances: unknown[]
   progress: number
@@ -30,6 +32,7 @@ export interface JobRecord {
 
 export interface JobSubmission {
   model: string
+  version?: string
   instances: unknown[]
   webhook?: string
   idempotencyKey?: string

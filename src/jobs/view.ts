@@ -5,6 +5,7 @@ export function jobView(job: JobRecord) {
   return {
     id: job.id,
     model: job.model,
+    ...(job.version !== undefined ? { version: job.version } : {}),
     status: job.status,
     progress: job.progress,
     // the same body a synchronous :predict answers, so clients handle one shape

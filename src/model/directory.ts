@@ -18,6 +18,17 @@ import { Preprocess } from './preprocess-spec.js'
 export const MODEL_FILE = 'carafe.yaml'
 const MODEL_FILE_NAMES = ['model.onnx', 'model.ts', 'model.js', 'model.mjs']
 
+/** Which numbered version folders serve: the highest (default), the N highest, or the ones listed. */
+export const VersionPolicy = Type.Union([
+  Type.Literal('latest'),
+  Type.Object({ latest: Type.Integer({ minimum: 1, maximum: 64 }) }, { additionalProperties: false }),
+  Type.Object(
+    { specific: Type.Array(Type.Integer({ minimum: 0 }), { minItems: 1, maxItems: 64 }) },
+    { additionalProperties: false },
+  ),
+])
+export type VersionPolicy = Static<typeof VersionPolicy>
+
 export const ModelDirConfig = Type.Object(
   {
     name: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' })),
@@ -39,6 +50,7 @@ export const ModelDirConfig = Type.Object(
         description: 'model paths (relative to this folder) served alongside, e.g. the models a composed handler calls',
       }),
     ),
+    versionPolicy: Type.Optional(VersionPolicy),
     ...ModelSettings.properties,
   },
   { additionalProperties: false },
@@ -47,11 +59,37 @@ export type ModelDirConfig = Static<typeof ModelDirConfig>
 
 const validateDirConfig = new Ajv({ strict: false, coerceTypes: false }).compile<ModelDirConfig>(ModelDirConfig)
 
-/** A model directory: carafe.yaml plus version folders 1/, 2/, …; the highest version is served. */
-export async function loadDirectoryDescriptor(dir: string): Promise<ModelDescriptor> {
+/** A model directory: carafe.yaml plus version folders 1/, 2/, …; one descriptor per version its versionPolicy serves. */
+export async function loadDirectoryDescriptors(dir: string): Promise<ModelDescriptor[]> {
+  const config = await readDirConfig(join(dir, MODEL_FILE))
+  const versions = selectVersions(await listVersions(dir), config.versionPolicy)
+  if (versions.length === 0) return [await loadDirectoryDescriptor(dir, undefined, config)]
+  return Promise.all(versions.map((v) => loadDirectoryDescriptor(dir, v, config)))
+}
+
+/** The versions a policy serves, highest first; a folder without versions serves its own files (none listed). */
+export function selectVersions(available: string[], policy: VersionPolicy = 'latest'): string[] {
+  const sorted = [...available].sort((a, b) => Number(b) - Number(a))
+  if (policy === 'latest') return sorted.slice(0, 1)
+  if ('latest' in policy) return sorted.slice(0, policy.latest)
+  const wanted = new Set(policy.specific.map(String))
+  return sorted.filter((v) => wanted.has(v))
+}
+
+/** The numbered version folders of a model directory. */
+export async function listVersions(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true })
+  return entries.filter((e) => e.isDirectory() && /^\d+$/.test(e.name)).map((e) => String(Number(e.name)))
+}
+
+/** One version of a model directory (`version` undefined: the directory has no version folders). */
+export async function loadDirectoryDescriptor(
+  dir: string,
+  version: string | undefined,
+  known?: ModelDirConfig,
+): Promise<ModelDescriptor> {
   const configPath = join(dir, MODEL_FILE)
-  const config = await readDirConfig(configPath)
-  const version = await latestVersion(dir)
+  const config = known ?? (await readDirConfig(configPath))
   const versionDir = version ? join(dir, version) : dir
   const file = await findModelFile(versionDir, config.model, configPath)
   const base = file.endsWith('.onnx')
@@ -67,6 +105,7 @@ export async function loadDirectoryDescriptor(dir: string): Promise<ModelDescrip
     batch,
     requires,
     preprocess,
+    versionPolicy: _policy,
     ...settings
   } = config
   const classify = labels !== undefined && base.source.kind === 'onnx'
@@ -99,7 +138,7 @@ export async function loadDirectoryDescriptor(dir: string): Promise<ModelDescrip
   }
 }
 
-async function readDirConfig(path: string): Promise<ModelDirConfig> {
+export async function readDirConfig(path: string): Promise<ModelDirConfig> {
   let text: string
   try {
     text = await readFile(path, 'utf8')
@@ -124,12 +163,6 @@ async function readDirConfig(path: string): Promise<ModelDirConfig> {
     )
   }
   return value
-}
-
-async function latestVersion(dir: string): Promise<string | undefined> {
-  const entries = await readdir(dir, { withFileTypes: true })
-  const versions = entries.filter((e) => e.isDirectory() && /^\d+$/.test(e.name)).map((e) => Number(e.name))
-  return versions.length ? String(Math.max(...versions)) : undefined
 }
 
 async function findModelFile(dir: string, named: string | undefined, configPath: string): Promise<string> {

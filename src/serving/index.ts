@@ -1,5 +1,6 @@
 export { ServedModel } from './served-model.js'
 export type { ModelState, PredictOptions } from './served-model.js'
 export type { CancelSignal } from '../runtime/index.js'
-export { ModelRegistry } from './registry.js'
+export { compareVersions, ModelRegistry } from './registry.js'
+export type { LoadFailure, VersionView } from './registry.js'
 export { ModelStats } from './stats.js'

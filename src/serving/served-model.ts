@@ -49,6 +49,7 @@ export class ServedModel {
   #loops: Promise<void>[] = []
   #startMs = 0
   #downCheck: NodeJS.Timeout | undefined
+  #memoryMb = 0
 
   /** `caller` answers the handler's ctx.models calls (the registry passes one). */
   constructor(
@@ -106,6 +107,19 @@ export class ServedModel {
     return this.state === 'ready'
   }
 
+  /**
+   * Process RSS growth over this model's load and warm-up, in MB. An approximation: loads that overlap (at start, or
+   * two versions at once) share their growth, freed garbage hides some, and a child process (isolation: process)
+   * is not in this process's RSS at all.
+   */
+  get memoryMb(): number {
+    return this.#memoryMb
+  }
+
+  get workers(): number {
+    return this.#runners.length
+  }
+
   get restarts(): number {
     return this.#runners.reduce((sum, r) => sum + r.restarts, 0)
   }
@@ -113,8 +127,10 @@ export class ServedModel {
   async start(): Promise<void> {
     try {
       const started = performance.now()
+      const rssBefore = process.memoryUsage.rss()
       const [{ warmupMs }] = await Promise.all(this.#runners.map((r) => r.start()))
       this.#startMs = performance.now() - started
+      this.#memoryMb = Math.max(0, Math.round((process.memoryUsage.rss() - rssBefore) / 2 ** 20))
       this.stats.warmupMs = warmupMs
       this.#state = 'ready'
       this.#loops = this.#runners.map((r) => runBatcher(this.#queue, r, this.descriptor.batch, this.stats))
@@ -244,6 +260,7 @@ export class ServedModel {
         : null,
       stats: {
         ...this.stats.snapshot(),
+        memoryMb: this.#memoryMb,
         queueDepth: this.#queue.length,
         restarts: this.restarts,
         ...(this.#cache ? { cache: this.#cache.snapshot() } : {}),

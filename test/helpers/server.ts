@@ -44,6 +44,7 @@ export async function startServer(
     descriptors,
     config: loadConfig({ flags: { port: 0, ...config, dataDir } }),
     logger,
+    paths: typeof list[0] === 'string' ? (list as string[]) : undefined,
   })
   const url = await carafe.listen()
   const close = async () => {

@@ -117,10 +117,10 @@ describe('KServe V2 conformance: outputs, versions, nulls, content types, errors
       get(`${server.url}/v2/models/iris/versions/7`),
       get(`${server.url}/v2/models/iris/versions/7/ready`),
       infer('iris', { inputs: [irisInput()] }, '/versions/7'),
-      get(`${server.url}/v2/models/nope/versions/1`),
     ]) {
-      assertV2Error(await unknown, 404, 'MODEL_NOT_FOUND')
+      assertV2Error(await unknown, 404, 'VERSION_NOT_FOUND')
     }
+    assertV2Error(await get(`${server.url}/v2/models/nope/versions/1`), 404, 'MODEL_NOT_FOUND')
     for (const path of ['/v2', '/v2/']) {
       const server_ = await get(`${server.url}${path}`)
       assert.equal(server_.status, 200, `${path}: ${server_.text}`)

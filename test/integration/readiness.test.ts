@@ -55,7 +55,12 @@ test('one model crashed by poison requests over and over, beside a healthy one: 
   assert.ok(healthy.length > 0 && healthy.every((s) => s === 200), `echo answered ${healthy}`)
   const { body } = await get(`${url}/readyz`)
   assert.equal(body.details.models.crashes.restarts, 5)
-  assert.deepEqual(body.details.models.echo, { state: 'ready', ready: true, restarts: 0 })
+  assert.deepEqual(body.details.models.echo, {
+    state: 'ready',
+    ready: true,
+    restarts: 0,
+    versions: [{ version: body.details.models.echo.versions[0]?.version, state: 'ready' }],
+  })
 })
 
 test('a model crash-looping in setup past its restart grace makes /readyz 503 "model down"', async (t) => {

@@ -1,7 +1,8 @@
 import { type Config, VERSION } from '../../config/index.js'
 import { ERRORS } from '../../errors.js'
-import type { ModelDescriptor } from '../../model/index.js'
+import { oneVersionEach, type ModelDescriptor } from '../../model/index.js'
 import { ErrorEnvelope } from '../schemas.js'
+import { adminPaths } from './admin-paths.js'
 import { JobCreated, jobEventsResponse, jobStatusSchema, longPollParameter } from './job-schemas.js'
 import { errorResponse, modelPaths, modelSchemas } from './model-paths.js'
 
@@ -17,9 +18,11 @@ const jsonResponse = (description: string, schema: unknown) => ({
 
 /** The OpenAPI 3.1 document for these models, built from the same schemas that validate requests. */
 export function buildOpenApi(
-  descriptors: ModelDescriptor[],
+  allVersions: ModelDescriptor[],
   config: Pick<Config, 'apiKeys' | 'maxInstances'>,
 ): Record<string, unknown> {
+  // the schemas of each model's default (highest) version; other versions are reached by /versions/{v} URLs
+  const descriptors = oneVersionEach(allVersions)
   const secured = config.apiKeys.length > 0
   const open = secured ? { security: [] } : {}
   const jobId = [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }]
@@ -87,6 +90,7 @@ export function buildOpenApi(
           },
         },
       },
+      ...adminPaths,
       '/healthz': {
         get: {
           operationId: 'live',

@@ -62,7 +62,43 @@ export function modelPaths(d: ModelDescriptor): Record<string, unknown> {
     ),
     503: errorResponse('The model is loading or its queue is full (NOT_READY, OVERLOADED)'),
   }
+  const id = d.name.replace(/[^A-Za-z0-9_]/g, '_')
+  const unknownVersion = { 404: errorResponse('That version is not served (VERSION_NOT_FOUND)') }
   return {
+    [`/v1/models/${d.name}/versions/${d.version}:predict`]: {
+      post: {
+        operationId: `predictVersion_${id}`,
+        // the version these schemas describe; other served versions answer at /versions/{v} alike
+        summary: `Predict with ${d.name} version ${d.version}`,
+        tags: tag,
+        requestBody: requestBody(d),
+        responses: {
+          200: {
+            description: 'One prediction per instance, in order',
+            content: { 'application/json': { schema: ref(componentName(d.name, 'PredictResponse')) } },
+          },
+          ...refusals,
+          ...unknownVersion,
+        },
+      },
+    },
+    [`/v1/models/${d.name}/versions/${d.version}/jobs`]: {
+      post: {
+        operationId: `submitJobVersion_${id}`,
+        summary: `Run ${d.name} version ${d.version} as a background job (the job runs on that version)`,
+        tags: tag,
+        parameters: [preferWaitParameter],
+        requestBody: requestBody(d),
+        responses: {
+          202: {
+            description: 'Accepted',
+            content: { 'application/json': { schema: ref('JobCreated') } },
+          },
+          ...refusals,
+          ...unknownVersion,
+        },
+      },
+    },
     [`/v1/models/${d.name}:predict`]: {
       post: {
         operationId: `predict_${d.name.replace(/[^A-Za-z0-9_]/g, '_')}`,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { CarafeError } from '../../errors.js'
 import { checkWebhook, isFinal, jobView, waitForJob, type JobRecord } from '../../jobs/index.js'
@@ -8,7 +8,7 @@ import { keyFrom } from '../auth.js'
 import type { AppDeps } from '../deps.js'
 import { decodeV1 } from '../protocols/kserve-v1.js'
 import { jobEventsRoute } from './job-events.js'
-import { MODEL_NAME } from './v1.js'
+import { MODEL_NAME, VERSION_NAME } from './v1.js'
 
 const JobRequest = Type.Object({
   instances: Type.Array(Type.Unknown(), { minItems: 1 }),
@@ -24,43 +24,50 @@ export async function jobRoutes(app: FastifyInstance, { config, registry, jobs }
   const closing = new AbortController()
   app.addHook('preClose', async () => closing.abort())
 
-  app.post<{ Params: { name: string }; Body: { instances: unknown[]; webhook?: string } }>(
-    `/v1/models/${MODEL_NAME}/jobs`,
-    { schema: { body: JobRequest } },
-    async (request, reply) => {
-      const model = registry.get(request.params.name)
-      const instances = decodeV1(request.body, config.maxInstances)
-      model.validate(instances)
-      if (request.body.webhook !== undefined)
-        checkWebhook(request.body.webhook, config.webhookHosts, config.webhookSecret)
-      admitJob(config.maxJobQueue, jobs)
-      const key = request.headers['idempotency-key']
-      if (Array.isArray(key) || (key !== undefined && (key.length === 0 || key.length > 256))) {
-        throw new CarafeError('INVALID_INPUT', 'Idempotency-Key must be one header of 1 to 256 characters', [
-          { header: 'idempotency-key' },
-        ])
-      }
-      const job = await jobs.submit({
-        model: model.name,
-        instances,
-        webhook: request.body.webhook,
-        idempotencyKey: key === undefined ? undefined : `${model.name}:${keyScope(request)}:${key}`,
-        bodyHash:
-          key === undefined ? undefined : createHash('sha256').update(JSON.stringify(request.body)).digest('base64url'),
-      })
-      reply.header('location', `/v1/jobs/${job.id}`)
-      const wait = preferredWait(request.headers.prefer)
-      if (wait === undefined) return reply.code(202).send(created(job))
-      reply.header('preference-applied', `wait=${wait}`)
-      const now = await waitForJob(jobs, job.id, {
-        timeoutMs: wait * 1000,
-        signal: untilHangUpOrClose(reply, closing.signal),
-      })
-      // finished in time: 201 with the whole job, as Replicate's Prefer: wait does; otherwise 202 as without it
-      if (now && isFinal(now.status)) return reply.code(201).send(jobView(now))
-      return reply.code(202).send(created(now ?? job))
-    },
-  )
+  const submit = async (
+    request: FastifyRequest<{
+      Params: { name: string; version?: string }
+      Body: { instances: unknown[]; webhook?: string }
+    }>,
+    reply: FastifyReply,
+  ) => {
+    const version = request.params.version
+    const model = registry.get(request.params.name, version)
+    const instances = decodeV1(request.body, config.maxInstances)
+    model.validate(instances)
+    if (request.body.webhook !== undefined)
+      checkWebhook(request.body.webhook, config.webhookHosts, config.webhookSecret)
+    admitJob(config.maxJobQueue, jobs)
+    const key = request.headers['idempotency-key']
+    if (Array.isArray(key) || (key !== undefined && (key.length === 0 || key.length > 256))) {
+      throw new CarafeError('INVALID_INPUT', 'Idempotency-Key must be one header of 1 to 256 characters', [
+        { header: 'idempotency-key' },
+      ])
+    }
+    const job = await jobs.submit({
+      model: model.name,
+      // a job sent to a version runs on that version (VERSION_NOT_FOUND if it is unloaded before it runs)
+      ...(version !== undefined ? { version } : {}),
+      instances,
+      webhook: request.body.webhook,
+      idempotencyKey: key === undefined ? undefined : `${model.name}:${keyScope(request)}:${key}`,
+      bodyHash:
+        key === undefined ? undefined : createHash('sha256').update(JSON.stringify(request.body)).digest('base64url'),
+    })
+    reply.header('location', `/v1/jobs/${job.id}`)
+    const wait = preferredWait(request.headers.prefer)
+    if (wait === undefined) return reply.code(202).send(created(job))
+    reply.header('preference-applied', `wait=${wait}`)
+    const now = await waitForJob(jobs, job.id, {
+      timeoutMs: wait * 1000,
+      signal: untilHangUpOrClose(reply, closing.signal),
+    })
+    // finished in time: 201 with the whole job, as Replicate's Prefer: wait does; otherwise 202 as without it
+    if (now && isFinal(now.status)) return reply.code(201).send(jobView(now))
+    return reply.code(202).send(created(now ?? job))
+  }
+  app.post(`/v1/models/${MODEL_NAME}/jobs`, { schema: { body: JobRequest } }, submit)
+  app.post(`/v1/models/${MODEL_NAME}/versions/${VERSION_NAME}/jobs`, { schema: { body: JobRequest } }, submit)
 
   app.get<{ Params: { id: string } }>('/v1/jobs/:id', { schema: { params: JobParams } }, async (request, reply) => {
     const wait = queryWait(request.query)

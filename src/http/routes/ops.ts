@@ -9,7 +9,21 @@ export async function opsRoutes(app: FastifyInstance, { registry, host, jobs }: 
     // per model: its state, whether it has a live runner right now (as /v2/models/{name}/ready says), its restarts
     const details = {
       models: Object.fromEntries(
-        registry.list().map((m) => [m.name, { state: models[m.name], ready: m.ready, restarts: m.restarts }]),
+        registry.names().map((name) => {
+          const m = registry.has(name) ? registry.get(name) : undefined
+          const failure = registry.failureOf(name)
+          return [
+            name,
+            {
+              state: models[name] ?? 'failed',
+              ready: m?.ready ?? false,
+              restarts: m?.restarts ?? 0,
+              versions: registry.versionsOf(name).map(({ version, state }) => ({ version, state })),
+              // a failed reload: the versions above keep serving, so readiness does not drop for it
+              ...(failure ? { loadError: failure } : {}),
+            },
+          ]
+        }),
       ),
       // job-store trouble shows here but does not drop readiness: sync prediction does not need it
       jobs: jobs.health?.() ?? { store: 'embedded', available: true },

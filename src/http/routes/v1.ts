@@ -7,11 +7,12 @@ import { PredictRequest } from '../schemas.js'
 
 // `:name(^[^:/]+)` keeps "iris:predict" out of the name parameter (a bare `:name::predict` is one parameter, `name::predict`)
 export const MODEL_NAME = ':name(^[^:/]+)'
+export const VERSION_NAME = ':version(^[^:/]+)'
 
 /** The synchronous API: predict, and list/describe models. */
 export async function v1Routes(app: FastifyInstance, { config, registry, jobs }: AppDeps): Promise<void> {
-  async function predict(name: string, request: FastifyRequest, reply: FastifyReply) {
-    const model = registry.get(name)
+  async function predict(name: string, request: FastifyRequest, reply: FastifyReply, version?: string) {
+    const model = registry.get(name, version)
     const instances = decodeV1(request.body, config.maxInstances)
     const outputs = await model.predict(instances, predictOptionsFor(request, reply))
     return encodeV1(outputs)
@@ -21,6 +22,11 @@ export async function v1Routes(app: FastifyInstance, { config, registry, jobs }:
     `/v1/models/${MODEL_NAME}::predict`,
     { schema: { body: PredictRequest } },
     (request, reply) => predict(request.params.name, request, reply),
+  )
+  app.post<{ Params: { name: string; version: string } }>(
+    `/v1/models/${MODEL_NAME}/versions/${VERSION_NAME}::predict`,
+    { schema: { body: PredictRequest } },
+    (request, reply) => predict(request.params.name, request, reply, request.params.version),
   )
 
   // The classic Flask shape, when exactly one model is served.
@@ -37,20 +43,36 @@ export async function v1Routes(app: FastifyInstance, { config, registry, jobs }:
   })
 
   app.get('/v1/models', async () => ({
-    models: registry.list().map((m) => {
-      const { name, version, description, state } = m.describe()
+    models: registry.names().map((name) => {
+      const failure = registry.failureOf(name)
+      const served = registry.has(name) ? registry.get(name).describe() : undefined
       return {
         name,
-        version,
-        description,
-        state,
+        // the default version: the one a request without a version reaches
+        version: served?.version ?? null,
+        description: served?.description ?? '',
+        state: served?.state ?? 'failed',
+        versions: registry.versionsOf(name),
+        ...(failure ? { loadError: failure } : {}),
         links: { self: `/v1/models/${name}`, predict: `/v1/models/${name}:predict` },
       }
     }),
   }))
 
   app.get<{ Params: { name: string } }>(`/v1/models/${MODEL_NAME}`, async (request) => {
-    const described = registry.get(request.params.name).describe()
-    return { ...described, stats: { ...described.stats, jobs: jobs.stats(described.name) } }
+    const name = request.params.name
+    const described = registry.get(name).describe()
+    const failure = registry.failureOf(name)
+    return {
+      ...described,
+      versions: registry.versionsOf(name),
+      ...(failure ? { loadError: failure } : {}),
+      stats: { ...described.stats, jobs: jobs.stats(described.name) },
+    }
   })
+
+  app.get<{ Params: { name: string; version: string } }>(
+    `/v1/models/${MODEL_NAME}/versions/${VERSION_NAME}`,
+    async (request) => registry.get(request.params.name, request.params.version).describe(),
+  )
 }

@@ -34,7 +34,7 @@ export async function v2Routes(app: FastifyInstance, deps: AppDeps): Promise<voi
       // a handler's JSON schema has no tensor form: said here and in the docs, and infer refuses it
       return {
         name: descriptor.name,
-        versions: [descriptor.version],
+        versions: versionsOf(deps, descriptor.name),
         platform: 'carafe_handler',
         inputs: [],
         outputs: [],
@@ -43,7 +43,7 @@ export async function v2Routes(app: FastifyInstance, deps: AppDeps): Promise<voi
     }
     return {
       name: descriptor.name,
-      versions: [descriptor.version],
+      versions: versionsOf(deps, descriptor.name),
       platform: 'onnxruntime_onnx',
       inputs: withNames(v2Inputs(descriptor).inputs.map(tensorMetadata), descriptor.input),
       outputs: v2Outputs(descriptor),
@@ -78,17 +78,17 @@ export async function v2Routes(app: FastifyInstance, deps: AppDeps): Promise<voi
   })
 }
 
-/** The served model, when the URL's version (if any) is the one served. */
+/** The URL's version of the model (VERSION_NOT_FOUND when it is not served), else its default version. */
 function modelAt({ registry }: AppDeps, { name, version }: Params): ServedModel {
-  const model = registry.get(name)
-  if (version !== undefined && version !== model.descriptor.version) {
-    throw new CarafeError(
-      'MODEL_NOT_FOUND',
-      `Model "${model.name}" is served at version ${model.descriptor.version}, not ${version}`,
-      [{ model: model.name, version, available: [model.descriptor.version] }],
-    )
-  }
-  return model
+  return registry.get(name, version)
+}
+
+/** The versions taking traffic, highest first. */
+function versionsOf({ registry }: AppDeps, name: string): string[] {
+  return registry
+    .versionsOf(name)
+    .filter((v) => v.state !== 'loading')
+    .map((v) => v.version)
 }
 
 /** The schema check names an instance and a JSON pointer; over V2 that instance is a row of the input tensors. */
