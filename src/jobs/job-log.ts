@@ -58,8 +58,6 @@ export class JobLog {
   #touched: Set<string> | undefined
   /** Don't compact again below this size (set when a compaction did not shrink the file as expected). */
   #floor = 0
-  /** The last compaction ended past the bound with lines appended while it ran: run one more. */
-  #catchUp = false
   #closing = false
   compactions = 0
 
@@ -164,8 +162,9 @@ export class JobLog {
       })
       .finally(() => {
         this.#compaction = undefined
-        // jobs that changed while it ran are in the file twice: one more pass if that left it past the bound
-        if (this.#catchUp && this.#shouldCompact()) this.#startCompaction()
+        // writes while it ran (their lines copied over, or a job finishing just after the switch) may have left the
+        // file past the bound, and a write does not start a compaction while one runs: check once more now
+        if (this.#shouldCompact()) this.#startCompaction()
       })
   }
 
@@ -264,12 +263,10 @@ export class JobLog {
         this.#size = tmpSize
         this.#dirty = false
         for (const [id, bytes] of sizes) if (!this.#touched!.has(id) && this.#live.has(id)) this.#setLive(id, bytes)
-        // Still past the bound: lines appended during this pass explain it (big submits under load), so one more
-        // pass follows; with none appended the live estimate is off, so wait until the file has doubled instead.
+        // Still past the bound with nothing appended during this pass: the live estimate is off, so wait until the
+        // file has doubled rather than rewrite it again at once (appended lines explain it otherwise: a pass follows).
         const over = this.#size > this.#factor * this.#liveTotal + this.#slack
-        const appended = this.#touched!.size > 0
-        this.#floor = over && !appended ? this.#factor * this.#size : 0
-        this.#catchUp = over && appended
+        this.#floor = over && this.#touched!.size === 0 ? this.#factor * this.#size : 0
         this.compactions++
         await old?.close()
         await syncDir(this.#dir) // a rename is durable only once its directory is

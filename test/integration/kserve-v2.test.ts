@@ -52,7 +52,7 @@ describe('KServe V2 Open Inference Protocol', () => {
     assert.equal(answer.body.outputs[0].data.length, 20)
   })
 
-  it('refuses bad tensors with INVALID_INPUT, unknown versions with MODEL_NOT_FOUND', async () => {
+  it('refuses bad tensors with INVALID_INPUT, unknown versions with VERSION_NOT_FOUND', async () => {
     const cases = [
       { inputs: [] },
       { inputs: [{ name: 'wrong', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] }] },
@@ -72,7 +72,7 @@ describe('KServe V2 Open Inference Protocol', () => {
       inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] }],
     })
     assert.equal(version.status, 404)
-    assert.equal(version.body.code, 'MODEL_NOT_FOUND')
+    assert.equal(version.body.code, 'VERSION_NOT_FOUND')
     const handler = await post(`${server.url}/v2/models/echo/infer`, {
       inputs: [{ name: 'x', shape: [1], datatype: 'FP32', data: [1] }],
     })
