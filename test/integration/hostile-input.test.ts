@@ -1,10 +1,7 @@
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { createServer, type RequestListener } from 'node:http'
 import { connect as connectHttp2 } from 'node:http2'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { it } from 'node:test'
 import { setFlagsFromString } from 'node:v8'
@@ -18,6 +15,7 @@ import {
 } from '../helpers/hostile-requests.js'
 import { example } from '../helpers/paths.js'
 import { sendRaw, type RawAnswer } from '../helpers/raw-http.js'
+import { selfSignedCert } from '../helpers/tls.js'
 import { get, post, startServer } from '../helpers/server.js'
 
 const COUNT = 2_600
@@ -135,7 +133,7 @@ it('hostile classes: depth bombs, multipart totals, HTTP/2 slow streams, redirec
       webhookSecret: 'hostile-webhook-secret-0123',
     },
   })
-  const tls = selfSignedCert()
+  const tls = selfSignedCert('carafe-hostile-tls-')
   const h2 = await startServer(example('iris'), {
     config: { tlsCert: tls.cert, tlsKey: tls.key, http2: true, requestTimeoutMs: 1000 },
   })
@@ -273,31 +271,3 @@ it('hostile classes: depth bombs, multipart totals, HTTP/2 slow streams, redirec
   assert.ok(rssAfter < rssBefore + 300e6, `RSS grew from ${rssBefore} to ${rssAfter}`)
   assert.equal((await get(`${server.url}/healthz`)).status, 200)
 })
-
-function selfSignedCert(): { cert: string; key: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'carafe-hostile-tls-'))
-  const cert = join(dir, 'cert.pem')
-  const key = join(dir, 'key.pem')
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ],
-    { stdio: 'ignore', input: '' },
-  )
-  return { cert, key }
-}

@@ -1,38 +1,13 @@
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { connect } from 'node:http2'
 import { request } from 'node:https'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { it } from 'node:test'
 import { example } from '../helpers/paths.js'
 import { startServer } from '../helpers/server.js'
+import { selfSignedCert } from '../helpers/tls.js'
 
-const dir = mkdtempSync(join(tmpdir(), 'carafe-tls-'))
-const cert = join(dir, 'cert.pem')
-const key = join(dir, 'key.pem')
-execFileSync(
-  'openssl',
-  [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    key,
-    '-out',
-    cert,
-    '-days',
-    '1',
-    '-subj',
-    '/CN=127.0.0.1',
-    '-addext',
-    'subjectAltName=IP:127.0.0.1',
-  ],
-  { stdio: 'ignore' },
-)
+const { cert, key } = selfSignedCert()
 const ca = readFileSync(cert)
 
 function httpsGet(url: string): Promise<{ status: number; body: string }> {

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
+import { ModelSettings } from '../../config/index.js'
 import { CarafeError } from '../../errors.js'
 import type { AppDeps } from '../deps.js'
 import { MODEL_NAME } from './v1.js'
@@ -7,22 +8,9 @@ import { MODEL_NAME } from './v1.js'
 const Version = Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: '^[0-9]+$', maxLength: 12 })])
 const VersionBody = Type.Object({ version: Type.Optional(Version) }, { additionalProperties: false })
 const DefaultVersionBody = Type.Object({ version: Version }, { additionalProperties: false })
+// the run-time settings are the config's own, so the two never drift apart
 const SettingsBody = Type.Object(
-  {
-    workers: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
-    batch: Type.Optional(
-      Type.Union([
-        Type.Literal(false),
-        Type.Object(
-          {
-            maxSize: Type.Integer({ minimum: 1, maximum: 4096 }),
-            maxDelayMs: Type.Number({ minimum: 0, maximum: 10_000 }),
-          },
-          { additionalProperties: false },
-        ),
-      ]),
-    ),
-  },
+  { workers: ModelSettings.properties.workers, batch: ModelSettings.properties.batch },
   { additionalProperties: false, minProperties: 1 },
 )
 type Params = { name: string }
