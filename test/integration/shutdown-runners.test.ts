@@ -35,5 +35,6 @@ test('SIGTERM while a model crash-loops in setup: carafe serve exits 0 within a 
   t.diagnostic(`exited ${Date.now() - signalled} ms after SIGTERM`)
   assert.equal(code, 0)
   const answer = await waiting
-  if (answer) assert.equal(answer.body.error.code, 'SHUTTING_DOWN')
+  // refused by the shutdown, or earlier, once the model was seen down: a 503 either way, never held to its deadline
+  if (answer) assert.ok(['SHUTTING_DOWN', 'NOT_READY'].includes(answer.body.error.code), answer.text)
 })
