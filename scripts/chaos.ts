@@ -23,7 +23,7 @@ import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import sharp from 'sharp'
-import { writeOnnx } from '../examples/onnx-writer.js'
+import { colourClassifierOnnx } from '../test/helpers/colour-model.js'
 import { freePort, privateRedis, redisServerMissing } from '../test/helpers/redis-server.js'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -137,21 +137,7 @@ function imageModel(name: string, extra: string): string {
     join(dir, 'carafe.yaml'),
     `name: ${name}\nlabels: [red, green, blue]\npreprocess:\n  image:\n    resize: { width: 4, height: 4, fit: cover }\n${extra}`,
   )
-  writeFileSync(
-    join(dir, '1', 'model.onnx'),
-    writeOnnx({
-      name: 'colours',
-      nodes: [
-        { op: 'GlobalAveragePool', inputs: ['pixels'], outputs: ['mean'] },
-        { op: 'Flatten', inputs: ['mean'], outputs: ['flat'], attributes: { axis: 1 } },
-        { op: 'MatMul', inputs: ['flat', 'gain'], outputs: ['logits'] },
-        { op: 'Softmax', inputs: ['logits'], outputs: ['scores'], attributes: { axis: 1 } },
-      ],
-      initializers: [{ name: 'gain', dims: [3, 3], values: [10, 0, 0, 0, 10, 0, 0, 0, 10] }],
-      inputs: [{ name: 'pixels', featureDims: [3, 4, 4] }],
-      outputs: [{ name: 'scores', featureDims: [3] }],
-    }),
-  )
+  writeFileSync(join(dir, '1', 'model.onnx'), colourClassifierOnnx())
   return dir
 }
 

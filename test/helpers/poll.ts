@@ -9,3 +9,14 @@ export async function waitFor(url: string, done: (body: any) => boolean): Promis
   }
   throw new Error(`gave up polling ${url}`)
 }
+
+/** Poll until the model reports `state` (bounded: the test fails rather than hangs). */
+export async function waitForState(url: string, name: string, state: string, limitMs = 20_000): Promise<any> {
+  const until = Date.now() + limitMs
+  for (;;) {
+    const { body } = await get(`${url}/v1/models/${name}`)
+    if (body.state === state) return body
+    if (Date.now() > until) throw new Error(`${name} never reached state ${state} (last: ${body.state})`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}

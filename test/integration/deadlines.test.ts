@@ -3,22 +3,11 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { waitFor } from '../helpers/poll.js'
+import { waitFor, waitForState } from '../helpers/poll.js'
 import { get, post, startServer } from '../helpers/server.js'
 import { fixture } from '../helpers/paths.js'
 
 const handler = (name: string) => join(fixture('handlers'), `${name}.ts`)
-
-/** Poll until the model reports `state` (bounded: the test fails rather than hangs). */
-async function waitForState(url: string, name: string, state: string, limitMs = 20_000) {
-  const until = Date.now() + limitMs
-  for (;;) {
-    const { body } = await get(`${url}/v1/models/${name}`)
-    if (body.state === state) return body
-    if (Date.now() > until) throw new Error(`${name} never reached state ${state} (last: ${body.state})`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
 
 /** A directory for setup-counts.ts, seen by the runners this process starts from now on. */
 function setupDir(t: { after(fn: () => void): void }, mode: string): string {

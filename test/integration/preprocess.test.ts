@@ -2,24 +2,13 @@ import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import sharp from 'sharp'
 import { writeOnnx } from '../../examples/onnx-writer.js'
+import { colourClassifierOnnx } from '../helpers/colour-model.js'
 import { modelDir } from '../helpers/model-dir.js'
 import { assertNoStack, get, post, startServer, type TestServer } from '../helpers/server.js'
 
 // Two ONNX models with no code at all: carafe.yaml declares how an image becomes their input tensor.
 
-/** Mean colour of a 4x4 RGB image, ×10, softmax: which of red, green, blue dominates. */
-const colourClassifier = writeOnnx({
-  name: 'colours',
-  nodes: [
-    { op: 'GlobalAveragePool', inputs: ['pixels'], outputs: ['mean'] },
-    { op: 'Flatten', inputs: ['mean'], outputs: ['flat'], attributes: { axis: 1 } },
-    { op: 'MatMul', inputs: ['flat', 'gain'], outputs: ['logits'] },
-    { op: 'Softmax', inputs: ['logits'], outputs: ['scores'], attributes: { axis: 1 } },
-  ],
-  initializers: [{ name: 'gain', dims: [3, 3], values: [10, 0, 0, 0, 10, 0, 0, 0, 10] }],
-  inputs: [{ name: 'pixels', featureDims: [3, 4, 4] }],
-  outputs: [{ name: 'scores', featureDims: [3] }],
-})
+const colourClassifier = colourClassifierOnnx()
 
 const COLOURS_YAML = `
 name: colours

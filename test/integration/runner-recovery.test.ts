@@ -3,19 +3,9 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { assertNoStack, get, post, startServer } from '../helpers/server.js'
 import { fixture } from '../helpers/paths.js'
+import { waitForState } from '../helpers/poll.js'
 
 const handler = (name: string) => join(fixture('handlers'), `${name}.ts`)
-
-/** Poll until the model reports `state` (bounded: the test fails rather than hangs). */
-async function waitForState(url: string, name: string, state: string, limitMs = 15_000) {
-  const until = Date.now() + limitMs
-  for (;;) {
-    const { body } = await get(`${url}/v1/models/${name}`)
-    if (body.state === state) return body
-    if (Date.now() > until) throw new Error(`${name} never reached state ${state} (last: ${body.state})`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
 
 test('a handler that spins forever: 504 by its deadline, the runner is replaced past hangTimeoutMs, queued work goes to the replacement', async (t) => {
   const { url, logs } = await startServer(handler('spins'), {
@@ -36,7 +26,7 @@ test('a handler that spins forever: 504 by its deadline, the runner is replaced 
   assert.deepEqual(second.body.predictions, [7])
   const next = await post(`${url}/v1/models/spins:predict`, { instances: [8] })
   assert.equal(next.status, 200)
-  const model = await waitForState(url, 'spins', 'ready')
+  const model = await waitForState(url, 'spins', 'ready', 15_000)
   assert.equal(model.stats.restarts, 1)
   assert.ok(logs.some((line) => line.msg === 'runner busy past its hang threshold; terminating and replacing it'))
   assert.equal((await get(`${url}/healthz`)).status, 200)
@@ -53,7 +43,7 @@ test('a runner that dies of an uncaught error: 503 RUNNER_CRASHED, restarting (t
   assert.equal(restarting.status, 200)
   assert.equal(restarting.body.models.crashes, 'restarting')
   assert.equal((await get(`${url}/v2/models/crashes/ready`)).status, 503, 'the model itself has no live runner')
-  const model = await waitForState(url, 'crashes', 'ready')
+  const model = await waitForState(url, 'crashes', 'ready', 15_000)
   assert.equal(model.stats.restarts, 1)
   assert.equal((await get(`${url}/readyz`)).status, 200)
   const next = await post(`${url}/v1/models/crashes:predict`, { instances: [1] })
@@ -69,7 +59,7 @@ test('a handler that calls process.exit: 503 RUNNER_CRASHED, the server stays up
   assert.equal((await get(`${url}/healthz`)).status, 200)
   const next = await post(`${url}/v1/models/exits:predict`, { instances: [5] }) // queued until the replacement is up
   assert.equal(next.status, 200, next.text)
-  assert.equal((await waitForState(url, 'exits', 'ready')).stats.restarts, 1)
+  assert.equal((await waitForState(url, 'exits', 'ready', 15_000)).stats.restarts, 1)
 })
 
 test('a handler that throws fails only its own request with 500 PREDICTION_FAILED', async (t) => {
