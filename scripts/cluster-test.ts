@@ -5,10 +5,10 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
 import { Agent, request } from 'node:http'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { freePort } from '../test/helpers/redis-server.js'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const CLI = join(ROOT, 'bin', 'carafe.js')
@@ -43,17 +43,6 @@ function count(table: Map<Phase, Map<string, number>>, outcome: string): void {
   const row = table.get(phase) ?? new Map<string, number>()
   row.set(outcome, (row.get(outcome) ?? 0) + 1)
   table.set(phase, row)
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 function call(url: string, method: string, body?: unknown): Promise<{ status: number; json: any }> {
