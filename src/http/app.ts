@@ -10,6 +10,7 @@ import { createMetrics } from './metrics.js'
 import { requestIdFor } from './request-id.js'
 import { registerRoutes } from './register-routes.js'
 import { serverOptions } from './server-options.js'
+import { endSilentConnectionsOnClose } from './silent-connections.js'
 
 const ALL_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'] as const
 
@@ -31,6 +32,7 @@ export async function buildApp(deps: AppDeps & { logger: FastifyBaseLogger }): P
   }) as unknown as FastifyInstance
   limitConnections(app.server, deps.config, deps.logger)
   if (deps.config.http2) boundHttp2Streams(app.server as unknown as Http2SecureServer, deps.config)
+  else endSilentConnectionsOnClose(app)
   app.removeContentTypeParser('text/plain')
   app.setErrorHandler(replyWithError)
   app.setNotFoundHandler((request, reply) => {

@@ -73,3 +73,22 @@ it('defaults maxConnections to the open-file limit minus headroom', () => {
   const limit = openFileLimit()
   if (limit !== undefined) assert.ok(maxConnectionsFor(loadConfig())! < limit)
 })
+
+it('a shutdown ends connections that never sent a request, and ones between requests, without waiting for them', async (t) => {
+  // Node's own close waits for a connection opened ahead of need (browsers and undici do so) until its client leaves
+  const server = await startServer(example('iris'), { config: { shutdownTimeoutMs: 10_000 } })
+  const port = Number(new URL(server.url).port)
+  const silent = await open(port)
+  const used = await open(port)
+  t.after(() => {
+    // when the server failed to end them, the test must not hang on them
+    silent.destroy()
+    used.destroy()
+  })
+  used.write('GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n')
+  await new Promise((resolve) => used.once('data', resolve)) // answered, kept alive
+  const closes = [closedBy(silent), closedBy(used)]
+  const outcome = await server.carafe.close()
+  assert.equal(outcome, 'clean')
+  assert.deepEqual(await Promise.all(closes), [true, true])
+})

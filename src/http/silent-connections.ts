@@ -1,0 +1,28 @@
+import type { Socket } from 'node:net'
+import { Server as TlsServer } from 'node:tls'
+import type { FastifyInstance } from 'fastify'
+
+/**
+ * Node's server.close() ends idle keep-alive connections, but waits for one that was opened and has not sent a
+ * request yet (browsers and undici open connections ahead of need): such a connection would hold the shutdown until
+ * shutdownTimeoutMs. At close, every HTTP/1 connection with no request in flight is ended; those answering a request
+ * close after it (the `connection: close` of the stopping phase).
+ */
+export function endSilentConnectionsOnClose(app: FastifyInstance): void {
+  const sockets = new Set<Socket>()
+  // under TLS the HTTP layer works on the TLS socket, which exists once the handshake is done
+  const event = app.server instanceof TlsServer ? 'secureConnection' : 'connection'
+  app.server.on(event, (socket: Socket) => {
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
+  })
+  const endSilent = () => {
+    // the response Node attaches to a socket while it answers a request; none between requests or before the first
+    for (const socket of sockets) if (!(socket as { _httpMessage?: unknown })._httpMessage) socket.destroy()
+  }
+  app.addHook('preClose', (done) => {
+    endSilent()
+    setImmediate(endSilent) // after the listener has stopped: one accepted while the hooks ran
+    done()
+  })
+}
