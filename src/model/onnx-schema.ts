@@ -116,9 +116,24 @@ export function instanceSchema(signature: OnnxSignature, which: 'inputs' | 'outp
 // the largest finite float32; a bigger JSON number would become Infinity in the tensor, which the model cannot run on
 const FLOAT32_MAX = 3.4028234663852886e38
 
+// what each integer type holds; a JSON number is exact only up to 2^53, so 64-bit inputs stop there
+const INTEGER_RANGES: Partial<Record<OrtType, [number, number]>> = {
+  int8: [-128, 127],
+  uint8: [0, 255],
+  int16: [-32_768, 32_767],
+  uint16: [0, 65_535],
+  int32: [-2_147_483_648, 2_147_483_647],
+  uint32: [0, 4_294_967_295],
+  int64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+  uint64: [0, Number.MAX_SAFE_INTEGER],
+}
+
 function leafSchema(type: OrtType): JsonSchema {
   const json = Object.values(ELEMENT_TYPES).find((e) => e.ort === type)!.json
-  return type === 'float32' ? { type: json, minimum: -FLOAT32_MAX, maximum: FLOAT32_MAX } : { type: json }
+  if (type === 'float32') return { type: json, minimum: -FLOAT32_MAX, maximum: FLOAT32_MAX }
+  // a value out of range would wrap around silently in the typed array the model reads
+  const range = INTEGER_RANGES[type]
+  return range ? { type: json, minimum: range[0], maximum: range[1] } : { type: json }
 }
 
 function nestedArraySchema(dims: (number | null)[], leaf: JsonSchema): JsonSchema {

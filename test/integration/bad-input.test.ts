@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict'
+import { join } from 'node:path'
 import { before, after, describe, it } from 'node:test'
+import { identityOnnx } from '../helpers/identity-onnx.js'
+import { modelDir } from '../helpers/model-dir.js'
 import { example, fixture } from '../helpers/paths.js'
 import { assertNoStack, get, post, startServer, type TestServer } from '../helpers/server.js'
 
@@ -237,5 +240,59 @@ describe('bad input', () => {
     assert.equal(lines[0].model, 'iris')
     assert.equal(lines[0].status, 200)
     assert.equal(typeof lines[0].ms, 'number')
+  })
+})
+
+// An integer tensor is a typed array: a value past its type's range would wrap around silently (300 → 44 as UINT8).
+describe('V1 integer inputs outside their type range', () => {
+  const RANGES: [string, number, number][] = [
+    ['INT8', -128, 127],
+    ['UINT8', 0, 255],
+    ['INT16', -32768, 32767],
+    ['UINT16', 0, 65535],
+    ['INT32', -2147483648, 2147483647],
+    ['UINT32', 0, 4294967295],
+    ['INT64', -9007199254740991, 9007199254740991],
+    ['UINT64', 0, 9007199254740991],
+  ]
+  let server: TestServer
+  before(async () => {
+    const dir = await modelDir(
+      Object.fromEntries(
+        RANGES.map(([datatype]) => [`${datatype.toLowerCase()}.onnx`, identityOnnx([{ name: 'v', datatype }], [2])]),
+      ),
+    )
+    server = await startServer(RANGES.map(([datatype]) => join(dir, `${datatype.toLowerCase()}.onnx`)))
+  })
+  after(() => server?.close())
+
+  it('the edges of each range pass through unchanged; one past either edge is 400 INVALID_INPUT', async () => {
+    for (const [datatype, min, max] of RANGES) {
+      const predict = `${server.url}/v1/models/${datatype.toLowerCase()}:predict`
+      const ok = await post(predict, { instances: [[min, max]] })
+      assert.equal(ok.status, 200, `${datatype}: ${ok.text}`)
+      assert.deepEqual(ok.body.predictions, [[min, max]], datatype)
+      for (const outside of [min - 1, max + 1]) {
+        const refused = await post(predict, { instances: [[0, outside]] })
+        assert.equal(refused.status, 400, `${datatype} ${outside}: ${refused.text}`)
+        assert.equal(refused.body.error.code, 'INVALID_INPUT', datatype)
+        assert.match(refused.text, /\/1/, `${datatype}: names the element`)
+      }
+    }
+  })
+
+  it('over V2 too, 64-bit integers stop at 2^53 (2^63 as a JSON number would wrap around to -2^63)', async () => {
+    for (const [datatype, , max] of RANGES.filter(([d]) => d.endsWith('64'))) {
+      const infer = `${server.url}/v2/models/${datatype.toLowerCase()}/infer`
+      const tensor = (data: number[]) => ({ inputs: [{ name: 'x_v', datatype, shape: [1, 2], data }] })
+      const ok = await post(infer, tensor([0, max]))
+      assert.equal(ok.status, 200, ok.text)
+      assert.deepEqual(ok.body.outputs[0].data, [0, max])
+      for (const outside of [max + 1, 2 ** 63]) {
+        const refused = await post(infer, tensor([0, outside]))
+        assert.equal(refused.status, 400, `${datatype} ${outside}: ${refused.text}`)
+        assert.equal(refused.body.code, 'INVALID_INPUT')
+      }
+    }
   })
 })

@@ -33,8 +33,9 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
 const view = <T extends ArrayLike<number>>(make: (b: ArrayBuffer) => T) => (LITTLE_ENDIAN ? make : undefined)
 
 const integer = (bits: number, signed: boolean): Pick<FixedElement, 'problem'> => {
-  const min = signed ? -(2 ** (bits - 1)) : 0
-  const max = signed ? 2 ** (bits - 1) - 1 : 2 ** bits - 1
+  // a JSON number is exact only up to 2^53: past it, 2^63 - 1 reads as 2^63 and would wrap around in the tensor
+  const max = bits === 64 ? Number.MAX_SAFE_INTEGER : signed ? 2 ** (bits - 1) - 1 : 2 ** bits - 1
+  const min = !signed ? 0 : bits === 64 ? Number.MIN_SAFE_INTEGER : -(2 ** (bits - 1))
   return {
     problem: (x) =>
       typeof x !== 'number' || !Number.isInteger(x)
