@@ -178,6 +178,7 @@ async function v2Round() {
   const ratios: [string, number][] = [
     ['mlp c=64 V2 binary vs V2 JSON req/s', r['mlp c=64 v2 binary'].requests / r['mlp c=64 v2 json'].requests],
     ['mlp c=64 V2 JSON vs V1 req/s', r['mlp c=64 v2 json'].requests / r['mlp c=64 v1'].requests],
+    ['mlp c=64 V2 binary vs V1 req/s', r['mlp c=64 v2 binary'].requests / r['mlp c=64 v1'].requests],
     ['iris c=64 V2 binary vs V2 JSON req/s', r['iris c=64 v2 binary'].requests / r['iris c=64 v2 json'].requests],
     ['iris c=64 V2 JSON vs V1 req/s', r['iris c=64 v2 json'].requests / r['iris c=64 v1'].requests],
   ]

@@ -2,7 +2,7 @@ import ort from 'onnxruntime-node'
 import type { ModelDefinition } from './contract.js'
 import { fromHalfBits } from './float16.js'
 import type { OnnxSignature, OrtType, TensorInfo } from './onnx-schema.js'
-import { TYPED_ARRAYS, toElement } from './packed-rows.js'
+import { TYPED_ARRAYS, takesNumbersAsTheyAre, toElement } from './packed-rows.js'
 import { flattenInto, isTensorLike, shapeOf, unflatten } from './tensor.js'
 
 export interface OnnxOptions {
@@ -87,10 +87,16 @@ function stack(info: TensorInfo, values: unknown[], batched: boolean): ort.Tenso
   const size = shape.reduce((a, b) => a * b, 1)
   const data = new ARRAYS[info.type](size)
   const convert = toElement(info.type)
+  const asTheyAre = takesNumbersAsTheyAre(info.type)
   let offset = 0
   for (const value of values) {
-    // rows packed on the main thread (and pre-processed images) arrive as typed arrays of the element type: one memcpy each
-    if (isTensorLike(value) && info.type !== 'bool' && value.data instanceof ARRAYS[info.type]) {
+    // rows packed on the main thread (and pre-processed images) arrive as typed arrays of the element type: one memcpy
+    // each; typed V2 rows of another number type (JSON values as float64) are converted by the same native copy
+    if (
+      isTensorLike(value) &&
+      info.type !== 'bool' &&
+      (value.data instanceof ARRAYS[info.type] || (asTheyAre && ArrayBuffer.isView(value.data)))
+    ) {
       ;(data as unknown as Float32Array).set(value.data as Float32Array, offset)
       offset += value.data.length
     } else offset = flattenInto(value, data, offset, convert)

@@ -1,7 +1,7 @@
 import type { ModelDescriptor } from './descriptor.js'
 import { toHalfBits } from './float16.js'
 import type { OrtType } from './onnx-schema.js'
-import { flattenInto, type TensorLike } from './tensor.js'
+import { flattenInto, isTensorLike, type TensorLike } from './tensor.js'
 
 type NumericType = Exclude<OrtType, 'string'>
 type TypedArray =
@@ -43,6 +43,9 @@ export const toElement = (type: OrtType): ((x: unknown) => unknown) =>
         : identity
 
 const identity = (x: unknown) => x
+
+/** Whether a typed array of numbers becomes a tensor of `type` by TypedArray.set (which converts numbers natively). */
+export const takesNumbersAsTheyAre = (type: OrtType): boolean => toElement(type) === identity
 
 /**
  * Flatten validated numbers into `data` from `offset`: an innermost array is copied by TypedArray.set (native), not one
@@ -101,18 +104,40 @@ export function rowPacker(descriptor: ModelDescriptor): ((instances: unknown[]) 
       : (value: unknown, data: TypedArray, offset: number) =>
           flattenInto(value, data as unknown as { [index: number]: unknown }, offset, convert)
   return (instances) => {
-    const rowDims = outerShape(instances[0])
+    const first = instances[0]
+    const rowDims = isTensorLike(first) ? first.dims : outerShape(first)
     const stride = rowDims.reduce((a, b) => a * b, 1)
     const data = new TYPED_ARRAYS[type](stride * instances.length)
     let offset = 0
     for (const instance of instances) {
-      const next = fill(instance, data, offset)
+      let next: number
       // a row of another size (a different dynamic shape) cannot share the buffer: the batch goes unpacked
-      if (next - offset !== stride || !sameShape(instance, rowDims)) return undefined
+      if (isTensorLike(instance)) {
+        // a typed row (a KServe V2 tensor, already checked against the signature) is copied whole; batches mix both kinds
+        if (!sameDims(instance.dims, rowDims) || instance.data.length !== stride) return undefined
+        next = fillTensor(instance, data, offset, convert)
+      } else {
+        next = fill(instance, data, offset)
+        if (next - offset !== stride || !sameShape(instance, rowDims)) return undefined
+      }
       offset = next
     }
     return { packed: true, data, rowDims, rows: instances.length }
   }
+}
+
+/**
+ * A typed row's elements: TypedArray.set converts between number element types natively (Float64Array rows of JSON
+ * values into a Float32Array); BigInt, bool and half-precision elements need their conversion one by one.
+ */
+function fillTensor(row: TensorLike, data: TypedArray, offset: number, convert: (x: unknown) => unknown): number {
+  if (convert === identity) (data as Float64Array).set(row.data as Float64Array, offset)
+  else flattenInto(row, data as unknown as { [index: number]: unknown }, offset, convert)
+  return offset + row.data.length
+}
+
+function sameDims(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i])
 }
 
 /** The rows again, as TensorLike views on the one buffer (no copy), which the ONNX predictor stacks like nested arrays. */

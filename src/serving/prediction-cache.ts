@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import type { ModelSettings } from '../config/index.js'
-import { nestsDeeperThan } from '../model/index.js'
+import { isTensorLike, nestsDeeperThan, unflatten } from '../model/index.js'
 
 export type CacheSettings = NonNullable<ModelSettings['cache']>
 
@@ -49,12 +49,17 @@ export class PredictionCache {
   }
 }
 
-/** JSON with object keys sorted at every depth, so {a, b} and {b, a} are one key. */
+/**
+ * JSON with object keys sorted at every depth, so {a, b} and {b, a} are one key. A typed row (a V2 tensor row) is
+ * written as the nested array of its values, so it shares its key with the same values sent as JSON.
+ */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, inner: unknown) =>
-    isPlainObject(inner)
-      ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : inner,
+    isTensorLike(inner)
+      ? unflatten(inner.data, inner.dims)
+      : isPlainObject(inner)
+        ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+        : inner,
   )
 }
 

@@ -33,6 +33,13 @@ export interface PredictOptions {
   job?: boolean
   signal?: CancelSignal
   onProgress?: (fraction: number) => void
+  /**
+   * The instances are rows of tensors (TensorLike views, or objects of them by input name) that the caller already
+   * checked against the ONNX signature (KServe V2 decode: names, datatype, shape, element values): for an ONNX model
+   * without pre-processing, whose JSON Schema says no more than the signature, the schema check is skipped and the rows
+   * reach the runner as the typed arrays they are.
+   */
+  checked?: boolean
 }
 
 /** A model as the server offers it: validation, the bounded queue, and one batcher loop per runner behind it. */
@@ -46,6 +53,7 @@ export class ServedModel {
   readonly #runners: Runner[]
   readonly #config: Readonly<Config>
   readonly #cache: PredictionCache | undefined
+  readonly #signatureIsSchema: boolean
   #loops: Promise<void>[] = []
   #startMs = 0
   #downCheck: NodeJS.Timeout | undefined
@@ -62,6 +70,7 @@ export class ServedModel {
     this.descriptor = descriptor
     this.#config = config
     this.validate = compileInstanceValidator(descriptor.input)
+    this.#signatureIsSchema = descriptor.source.kind === 'onnx' && !descriptor.preprocess
     this.#queue = new BoundedQueue(descriptor.settings.maxQueue ?? config.maxQueue)
     this.#cache = descriptor.settings.cache
       ? new PredictionCache(descriptor.name, descriptor.version, descriptor.settings.cache)
@@ -149,7 +158,7 @@ export class ServedModel {
   /** Validate, answer what the cache holds, queue the rest, and wait for this request's outputs (one per instance, in order). */
   predict(instances: unknown[], options: PredictOptions = {}): Promise<unknown[]> {
     if (this.#state === 'stopped' || this.#queue.closed) return Promise.reject(new CarafeError('SHUTTING_DOWN'))
-    this.validate(instances)
+    if (!(options.checked && this.#signatureIsSchema)) this.validate(instances)
     if (this.#state !== 'ready')
       return Promise.reject(new CarafeError('NOT_READY', `Model "${this.name}" is ${this.#state}`))
     const cache = this.#cache

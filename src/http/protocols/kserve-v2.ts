@@ -4,7 +4,7 @@ import { flattenInto, shapeOf } from '../../model/tensor.js'
 import { BinaryReader, writeBytesElements } from './v2-binary.js'
 import { DATATYPES, ELEMENTS } from './v2-datatypes.js'
 import { type InferRequest, invalidRequest, type RequestInput } from './v2-request.js'
-import { flattenData, readBinary, rowsOf } from './v2-tensor-data.js'
+import { flattenData, readBinary, readBinaryTyped, rowsOf, typedRowsOf, typedView } from './v2-tensor-data.js'
 
 /** KServe V2 / Open Inference Protocol tensors ↔ Carafe instances, as pure functions. */
 export interface TensorMetadata {
@@ -74,8 +74,16 @@ export function selectOutputs(
 /**
  * Split each input tensor along its batch dimension into one instance per row. Shapes and datatypes are checked against
  * the model's signature and the instance limit before anything is allocated; nested `data` is flattened without recursion.
+ * `checked`: every element was checked here too, and the rows are TensorLike views on one typed array per tensor (the
+ * model's own typed array for binary data, float64 for JSON values, which the runner converts natively), so the serving
+ * layer may skip its JSON Schema check; this holds for a model without pre-processing whose inputs all have typed views.
  */
-export function decodeV2(request: InferRequest, model: ModelDescriptor, maxInstances: number, binary?: Buffer) {
+export function decodeV2(
+  request: InferRequest,
+  model: ModelDescriptor,
+  maxInstances: number,
+  binary?: Buffer,
+): { instances: unknown[]; checked: boolean } {
   const { inputs, batched } = v2Inputs(model)
   const checked = request.inputs.map((input) => {
     const info = inputs.find((i) => i.name === input.name)
@@ -108,8 +116,17 @@ export function decodeV2(request: InferRequest, model: ModelDescriptor, maxInsta
     throw invalidRequest('/inputs', `send one image per request: model "${model.name}" has a fixed batch dimension`)
 
   const reader = new BinaryReader(binary ?? Buffer.alloc(0))
+  const typed = !model.preprocess && inputs.every((info) => typedView(info.type))
   const rowsByName = new Map<string, unknown[]>()
   for (const { input, info, rows, inner, size } of checked) {
+    if (typed) {
+      const values =
+        input.binarySize !== undefined
+          ? readBinaryTyped(input, info, size, reader)
+          : new Float64Array(flattenData(input, info.type, size) as number[])
+      rowsByName.set(input.name, typedRowsOf(values, inner, rows))
+      continue
+    }
     const flat =
       input.binarySize !== undefined
         ? readBinary(input, info, size, reader, model.preprocess !== undefined)
@@ -118,11 +135,12 @@ export function decodeV2(request: InferRequest, model: ModelDescriptor, maxInsta
   }
   reader.finish()
   const byField = model.preprocess !== undefined // image fields are always named, even when there is one
-  return Array.from({ length: count }, (_, r) =>
+  const instances = Array.from({ length: count }, (_, r) =>
     inputs.length === 1 && !byField
       ? rowsByName.get(inputs[0].name)![r]
       : Object.fromEntries(inputs.map((info) => [info.name, rowsByName.get(info.name)![r]])),
   )
+  return { instances, checked: typed }
 }
 
 function checkShape(input: RequestInput, info: TensorInfo, batched: boolean, maxInstances: number) {
@@ -197,6 +215,12 @@ export function encodeV2(
 function toBinary(data: unknown[], type: OrtType): Buffer {
   if (type === 'string') return writeBytesElements(data as string[])
   const element = ELEMENTS[type]
+  if (element.array) {
+    // one native copy into the little-endian typed view instead of a DataView call per element
+    const typed = element.array(new ArrayBuffer(data.length * element.bytes)) as Float64Array
+    typed.set(data as number[])
+    return Buffer.from(typed.buffer)
+  }
   const out = Buffer.alloc(data.length * element.bytes)
   const view = new DataView(out.buffer, out.byteOffset, out.length)
   for (let i = 0; i < data.length; i++) element.write(view, i * element.bytes, data[i])

@@ -28,6 +28,10 @@ export interface FixedElement {
   array?: (buffer: ArrayBuffer) => ArrayLike<number>
 }
 
+// The largest finite float32, the model's JSON Schema bound too: V2 rows skip that schema, so they are held to it here
+// (a JSON number a little above it would round to it in a Float32Array, but the schema refuses it over V1).
+const FLOAT32_MAX = 3.4028234663852886e38
+
 // Typed arrays use the platform's byte order; the binary extension's is little-endian.
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
 const view = <T extends ArrayLike<number>>(make: (b: ArrayBuffer) => T) => (LITTLE_ENDIAN ? make : undefined)
@@ -126,7 +130,7 @@ export const ELEMENTS: Record<Exclude<OrtType, 'string'>, FixedElement> = {
   float32: {
     bytes: 4,
     array: view((b) => new Float32Array(b)),
-    ...float((x) => Number.isFinite(Math.fround(x)), 'for FP32 (±3.4e38)'),
+    ...float((x) => Math.abs(x) <= FLOAT32_MAX, 'for FP32 (±3.4e38)'),
     read: (v, o) => v.getFloat32(o, true),
     write: (v, o, x) => v.setFloat32(o, x as number, true),
   },
@@ -150,7 +154,7 @@ export function firstBadElement(values: unknown[], type: OrtType): number {
     case 'float32':
       for (let i = 0; i < values.length; i++) {
         const x = values[i]
-        if (typeof x !== 'number' || !Number.isFinite(Math.fround(x))) return i
+        if (typeof x !== 'number' || !(Math.abs(x) <= FLOAT32_MAX)) return i
       }
       return -1
     case 'float64':

@@ -1,5 +1,5 @@
 import type { OrtType, TensorInfo } from '../../model/index.js'
-import { unflatten } from '../../model/tensor.js'
+import { type TensorLike, unflatten } from '../../model/tensor.js'
 import { type BinaryReader, readBytesElements } from './v2-binary.js'
 import { bytesProblem, ELEMENTS, type FixedElement, firstBadElement } from './v2-datatypes.js'
 import { invalidRequest, type RequestInput } from './v2-request.js'
@@ -70,13 +70,40 @@ export function readBinary(input: RequestInput, info: TensorInfo, size: number, 
   if (info.type === 'string')
     return readBytesElements(part, size, input.name, input.index).map((b) => b.toString(image ? 'base64' : 'utf8'))
   const element = ELEMENTS[info.type]
+  const out = readElements(input, info, size, part, element)
+  return element.array ? toArray(out as ArrayLike<number>) : (out as unknown[])
+}
+
+/**
+ * The elements of a binary input of a type with a typed view (`typedView`), as that typed array: no JS array of
+ * numbers is built; the rows go to the model as views on it.
+ */
+export function readBinaryTyped(
+  input: RequestInput,
+  info: TensorInfo,
+  size: number,
+  reader: BinaryReader,
+): NumberArray {
+  const part = reader.take(input.binarySize!, input.name, input.index)
+  return readElements(input, info, size, part, ELEMENTS[info.type as Exclude<OrtType, 'string'>]) as NumberArray
+}
+
+/** A typed array of numbers that can be viewed in slices. */
+export type NumberArray = ArrayLike<number> & { subarray(begin: number, end: number): NumberArray }
+
+/** Whether a type's elements can stay in a typed array from the request to the model (their values are JSON's). */
+export function typedView(type: OrtType): boolean {
+  return type !== 'string' && ELEMENTS[type].array !== undefined
+}
+
+function readElements(input: RequestInput, info: TensorInfo, size: number, part: Buffer, element: FixedElement) {
   if (part.length !== size * element.bytes) {
     throw invalidRequest(
       `/inputs/${input.index}/parameters/binary_data_size`,
       `input "${input.name}": binary_data_size is ${part.length} bytes; shape [${input.shape.join(', ')}] of ${input.datatype} needs ${size * element.bytes}`,
     )
   }
-  const out = element.array ? toArray(element.array(alignedCopy(part))) : readEach(part, element, size)
+  const out: ArrayLike<unknown> = element.array ? element.array(alignedCopy(part)) : readEach(part, element, size)
   // NaN and infinities have no JSON form and no place in a model's input; integers read from bytes are always in range
   if (info.type.startsWith('float')) {
     for (let i = 0; i < size; i++) {
@@ -91,6 +118,13 @@ export function readBinary(input: RequestInput, info: TensorInfo, size: number, 
     }
   }
   return out
+}
+
+/** One TensorLike row per instance: views on the tensor's one typed array, no copy. */
+export function typedRowsOf(values: NumberArray, inner: number[], rows: number): TensorLike[] {
+  const stride = inner.reduce((a, b) => a * b, 1)
+  if (rows === 1) return [{ data: values, dims: inner }]
+  return Array.from({ length: rows }, (_, r) => ({ data: values.subarray(r * stride, (r + 1) * stride), dims: inner }))
 }
 
 function readEach(part: Buffer, element: FixedElement, size: number): unknown[] {

@@ -66,8 +66,15 @@ export async function v2Routes(app: FastifyInstance, deps: AppDeps): Promise<voi
       if (!servesV2(model.descriptor)) throw new CarafeError('INVALID_INPUT', v1OnlyMessage(model.descriptor))
       const inferRequest = parseInferRequest(request.body)
       selectOutputs(inferRequest, model.descriptor) // an unknown output name is refused before the model runs
-      const instances = decodeV2(inferRequest, model.descriptor, deps.config.maxInstances, binaryPartOf(request))
-      const predictions = await model.predict(instances, predictOptionsFor(request, reply)).catch(inV2Terms)
+      const { instances, checked } = decodeV2(
+        inferRequest,
+        model.descriptor,
+        deps.config.maxInstances,
+        binaryPartOf(request),
+      )
+      const predictions = await model
+        .predict(instances, { ...predictOptionsFor(request, reply), checked })
+        .catch(inV2Terms)
       const { header, parts } = encodeV2(predictions, model.descriptor, inferRequest)
       if (parts.length === 0) return header
       const { body, headerLength } = binaryResponse(header, parts)
