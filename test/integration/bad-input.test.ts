@@ -293,6 +293,20 @@ describe('V1 integer inputs outside their type range', () => {
         assert.equal(refused.status, 400, `${datatype} ${outside}: ${refused.text}`)
         assert.equal(refused.body.code, 'INVALID_INPUT')
       }
+      // as binary data the value is exact in the request, but not past 2^53 in a JS number: refused, not rounded
+      const bytes = Buffer.alloc(16)
+      bytes.writeBigInt64LE(2n ** 62n + 1n, 8)
+      const header = Buffer.from(
+        JSON.stringify({ inputs: [{ name: 'x_v', datatype, shape: [1, 2], parameters: { binary_data_size: 16 } }] }),
+      )
+      const binary = await fetch(infer, {
+        method: 'POST',
+        headers: { 'inference-header-content-length': String(header.length) },
+        body: Buffer.concat([header, bytes]),
+      })
+      const text = await binary.text()
+      assert.equal(binary.status, 400, text)
+      assert.equal(JSON.parse(text).code, 'INVALID_INPUT')
     }
   })
 })
