@@ -5,6 +5,7 @@ import { CarafeError, isErrorCode } from '../errors.js'
 import { idempotentJobId, isConnectionError, producerOptions, workerOptions } from './redis-connection.js'
 import { type JobsLog, RedisHealth } from './redis-health.js'
 import { RedisJobCounts } from './redis-counts.js'
+import { FinalRecords } from './redis-finals.js'
 import { RedisJobWatch } from './redis-watch.js'
 import {
   isFinal,
@@ -46,6 +47,17 @@ interface JobData {
 /** The first final outcome of a job, as stored; `by` tells a claim that was sent twice from a lost one. */
 type FinalRecord = JobRecord & { by?: string }
 
+interface Run {
+  controller: AbortController
+  progress: number
+  /** The job as it started here: what a poll answers while it runs, with the progress above. */
+  record: JobRecord
+  /** The writer token of this run's outcome. */
+  by: string
+  /** Date.now() when this process took the job. */
+  since: number
+}
+
 const QUEUE = 'carafe-jobs'
 const CANCEL_POLL_MS = 250 // how late a worker in another process notices a cancel
 // The final record also stops a second run of the job (after a stall), so it outlives BullMQ's stalled-job recovery
@@ -82,11 +94,15 @@ export class RedisJobStore implements JobStore {
   readonly #prefix: string
   readonly #health: RedisHealth
   readonly #counts: RedisJobCounts
-  readonly #running = new Map<string, { controller: AbortController; progress: number }>()
+  /** The jobs this process runs now: a poll answers them from here (after a look for a final record). */
+  readonly #running = new Map<string, Run>()
+  readonly #finals = new FinalRecords()
   #worker: Worker<JobData, null> | undefined
   /** The worker side's own keys: waits for Redis like the Worker does, so a finished run is recorded after an outage. */
   #patient: Redis | undefined
   #watch: RedisJobWatch | undefined
+  /** Looks for cancels of long runs made elsewhere; runs while something runs here. */
+  #sweep: NodeJS.Timeout | undefined
   #intakeStopped = false
   #closing = false
 
@@ -189,14 +205,28 @@ export class RedisJobStore implements JobStore {
   }
 
   async #read(id: string): Promise<JobRecord | undefined> {
+    // finished here: the record this process wrote, no Redis read (kept no longer than the key in Redis)
+    const finished = this.#finals.get(id)
+    if (finished) return finished
+    // running here: only a final record written elsewhere (a cancel on another replica) can change what we know
+    const run = this.#running.get(id)
+    if (run) {
+      const final = await this.#client.get(this.#key(id))
+      if (!final) return { ...run.record, progress: run.progress }
+      const record = this.#final(final)
+      if ((JSON.parse(final) as FinalRecord).by !== run.by) run.controller.abort() // canceled elsewhere: stop now
+      return record
+    }
     // one round trip for most polls: the final record and the job hash together, the state read from the hash
     const [final, job] = await Promise.all([this.#client.get(this.#key(id)), this.#queue.getJob(id)])
     if (final) return this.#final(final)
     if (!job) return undefined
     const known = finishedState(job)
     if (known || !job.processedOn) return this.#record(job, known ?? 'queued')
-    // Taken: running, or back in the wait list after a stalled run; only BullMQ's getState tells. If it says
-    // finished, the final record was written after our first read.
+    // Taken: a worker's lock says it runs now (BullMQ sets it when a job becomes active, drops it when the job
+    // leaves). Without one the job is back in the wait list, stalled, or finished since the first read: only
+    // BullMQ's getState (a script reading every list) tells, and a finished one has its final record by then.
+    if (await this.#client.exists(`${this.#queue.toKey(id)}:lock`)) return this.#record(job, 'running')
     const state = STATE[await job.getState()] ?? 'queued'
     if (state !== 'succeeded' && state !== 'failed') return this.#record(job, state)
     const now = await this.#client.get(this.#key(id))
@@ -269,6 +299,7 @@ export class RedisJobStore implements JobStore {
   async close(): Promise<void> {
     this.#closing = true
     this.#counts.stop()
+    clearInterval(this.#sweep)
     // in-process runs stop; #process puts them back to wait so the next start runs them again
     for (const { controller } of this.#running.values()) controller.abort(new CarafeError('SHUTTING_DOWN'))
     // Without Redis nothing can be handed back (and BullMQ's graceful close waits for it): runs that stopped keep
@@ -276,6 +307,7 @@ export class RedisJobStore implements JobStore {
     await this.#worker?.close(this.#client.status !== 'ready')
     await this.#watch?.close()
     await this.#queue.close()
+    this.#finals.clear()
     this.#patient?.disconnect()
     this.#client.disconnect()
   }
@@ -296,14 +328,20 @@ export class RedisJobStore implements JobStore {
     this.#health.failed(error instanceof Error ? error : new Error(String(error)), connection)
   }
 
-  /** Write the job's final outcome unless one is there; true when this write is it. */
+  /** Write the job's final outcome unless one is there; true when this write is it (then kept for local polls). */
   async #claim(redis: Redis, record: JobRecord, by: string = randomUUID()): Promise<boolean> {
     const key = this.#key(record.id)
-    const stored: FinalRecord = { ...record, instances: [], by }
-    if ((await redis.set(key, JSON.stringify(stored), 'PX', this.#finalTtlMs, 'NX')) === 'OK') return true
-    // the patient connection resends a write whose answer an outage lost: then the record there is ours
-    const existing = await redis.get(key)
-    return existing !== null && (JSON.parse(existing) as FinalRecord).by === by
+    const stored = JSON.stringify({ ...record, instances: [], by } satisfies FinalRecord)
+    const ttl = this.#finalTtlMs
+    const expiresAt = Date.now() + ttl // before the write is sent: the copy never outlives the key
+    let ours = (await redis.set(key, stored, 'PX', ttl, 'NX')) === 'OK'
+    if (!ours) {
+      // the patient connection resends a write whose answer an outage lost: then the record there is ours
+      const existing = await redis.get(key)
+      ours = existing !== null && (JSON.parse(existing) as FinalRecord).by === by
+    }
+    if (ours) this.#finals.add(record.id, stored, expiresAt, (json) => this.#final(json))
+    return ours
   }
 
   /** A run's outcome: the webhook is sent only when this run's outcome is the job's (not canceled first). */
@@ -317,27 +355,22 @@ export class RedisJobStore implements JobStore {
     const id = job.id!
     const patient = this.#patient!
     const finalKey = this.#key(id)
-    // canceled, or finished by an earlier run whose completion BullMQ lost (its lock expired during an outage)
-    if (await patient.exists(finalKey)) return null
-    // the Worker may fetch a job while its close is under way: it waits for the next process to take it
-    if (this.#intakeStopped) {
-      await job.moveToWait(token)
-      throw new WaitingError()
-    }
-    const run = { controller: new AbortController(), progress: 0 }
     const by = randomUUID()
+    const record = { ...this.#record(job, 'running'), progress: 0 }
+    const run: Run = { controller: new AbortController(), progress: 0, record, by, since: Date.now() }
+    // BullMQ made the job active for this process: from here its polls answer from the run, not from Redis's hash
     this.#running.set(id, run)
-    const poll = setInterval(() => {
-      if (this.#client.status !== 'ready') return // the outage is logged by the connections
-      this.#client.exists(finalKey).then(
-        (n) => {
-          if (n) run.controller.abort()
-        },
-        (error) => this.#failed(error, 'queue'),
-      )
-    }, CANCEL_POLL_MS).unref()
-    const record = this.#record(job, 'running')
+    this.#sweepCancels()
     try {
+      // canceled, or finished by an earlier run whose completion BullMQ lost (its lock expired during an outage)
+      if (await patient.exists(finalKey)) return null
+      // the Worker may fetch a job while its close is under way: it waits for the next process to take it
+      if (this.#intakeStopped) {
+        await job.moveToWait(token)
+        throw new WaitingError()
+      }
+      // canceled or closing while the start check was on its way: the catch below tells which
+      run.controller.signal.throwIfAborted()
       const result = await processor(record, {
         signal: run.controller.signal,
         onProgress: (fraction) => {
@@ -351,6 +384,7 @@ export class RedisJobStore implements JobStore {
       )
       return null
     } catch (error) {
+      if (error instanceof WaitingError) throw error
       const finished = await patient.exists(finalKey)
       const refused = (error as CarafeError).code === 'SHUTTING_DOWN' // the process is stopping: not the job's fault
       if ((this.#closing || refused) && !finished) {
@@ -368,9 +402,36 @@ export class RedisJobStore implements JobStore {
       if (await this.#settle(failed, by)) throw new UnrecoverableError(jobError.message) // BullMQ counts it as failed
       return null
     } finally {
-      clearInterval(poll)
       this.#running.delete(id)
     }
+  }
+
+  /**
+   * A cancel sent to another process shows here as the job's final record: one sweep for all runs looks for it, and
+   * only for runs older than half the poll period (most jobs finish sooner), so a cancel is noticed within
+   * CANCEL_POLL_MS as with a timer per run, without a timer and a Redis call per job. Polls of a running job look too.
+   */
+  #sweepCancels(): void {
+    if (this.#sweep) return
+    const period = CANCEL_POLL_MS / 2
+    this.#sweep = setInterval(() => {
+      if (this.#running.size === 0) {
+        clearInterval(this.#sweep)
+        this.#sweep = undefined
+        return
+      }
+      if (this.#client.status !== 'ready') return // the outage is logged by the connections
+      const now = Date.now()
+      for (const [id, run] of this.#running) {
+        if (now - run.since < period) continue
+        this.#client.exists(this.#key(id)).then(
+          (n) => {
+            if (n) run.controller.abort()
+          },
+          (error) => this.#failed(error, 'queue'),
+        )
+      }
+    }, period).unref()
   }
 
   #final(stored: string): JobRecord {

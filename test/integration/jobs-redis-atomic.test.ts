@@ -129,3 +129,52 @@ describe('Redis job store: one outcome per job', {
     assert.equal(worker.stats('m').counts.queued, 2)
   })
 })
+
+describe('Redis job store: a cancel made on another replica', {
+  skip: down && loudSkipReason('the redis cross-replica cancel tests', down),
+}, () => {
+  it('shows at once in a poll of the replica that runs the job, and stops its run', async (t) => {
+    const { worker, api, finished } = await replicas(t)
+    const aborted: string[] = []
+    worker.start(
+      (job, { signal }) =>
+        new Promise((_resolve, reject) => {
+          signal.addEventListener('abort', () => {
+            aborted.push(job.id)
+            reject(new Error('aborted'))
+          })
+        }),
+    )
+    const job = await api.submit({ model: 'm', instances: [1] })
+    await until('running', async () => ((await worker.get(job.id))?.status === 'running' ? true : undefined))
+    assert.equal((await api.cancel(job.id))?.status, 'canceled')
+    // the running replica answers its own runs without the job hash, but never past a final record
+    assert.equal((await worker.get(job.id))?.status, 'canceled')
+    await until('the run stopped', async () => (aborted.includes(job.id) ? true : undefined))
+    assert.deepEqual(
+      finished.filter((f) => f.id === job.id).map((f) => f.status),
+      ['canceled'],
+    )
+  })
+
+  it('stops a run that nobody polls there', async (t) => {
+    const { worker, api } = await replicas(t)
+    const aborted: string[] = []
+    const started: string[] = []
+    worker.start(
+      (job, { signal }) =>
+        new Promise((_resolve, reject) => {
+          started.push(job.id)
+          signal.addEventListener('abort', () => {
+            aborted.push(job.id)
+            reject(new Error('aborted'))
+          })
+        }),
+    )
+    const job = await api.submit({ model: 'm', instances: [1] })
+    await until('started', async () => (started.includes(job.id) ? true : undefined))
+    await sleep(300) // a run older than the sweep's threshold
+    assert.equal((await api.cancel(job.id))?.status, 'canceled')
+    await until('the run stopped', async () => (aborted.includes(job.id) ? true : undefined))
+  })
+})
