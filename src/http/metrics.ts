@@ -10,19 +10,7 @@ const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 export function createMetrics(models: ModelRegistry, jobs?: JobStore) {
   const register = new Registry()
   collectDefaultMetrics({ register, prefix: 'carafe_' })
-  const requests = new Counter({
-    name: 'carafe_requests_total',
-    help: 'HTTP requests by model, route and status',
-    labelNames: ['model', 'route', 'status'],
-    registers: [register],
-  })
-  const duration = new Histogram({
-    name: 'carafe_request_duration_seconds',
-    help: 'HTTP request duration',
-    labelNames: ['model', 'route'],
-    buckets: BUCKETS,
-    registers: [register],
-  })
+  const requests = new RequestSeries(register, BUCKETS)
   const perModel = (
     name: string,
     help: string,
@@ -150,9 +138,115 @@ export function createMetrics(models: ModelRegistry, jobs?: JobStore) {
     register,
     observe(model: string | undefined, route: string, status: number, seconds: number) {
       const modelLabel = model === undefined ? '' : models.has(model) ? model : UNKNOWN_MODEL
-      requests.inc({ model: modelLabel, route: routeLabel(route), status: String(status) })
-      duration.observe({ model: modelLabel, route: routeLabel(route) }, seconds)
+      requests.observe(modelLabel, routeLabel(route), status, seconds)
     },
+  }
+}
+
+interface Series {
+  labels: { model: string; route: string }
+  /** status → requests answered with it */
+  statuses: Map<number, number>
+  /** requests per bucket (not cumulative), then one for past the last bound */
+  buckets: Float64Array
+  sum: number
+  count: number
+}
+
+/**
+ * `carafe_requests_total` and `carafe_request_duration_seconds`, counted here and handed to prom-client at scrape time.
+ * prom-client builds and hashes a label string on every `inc` and `observe` (a labelled child does the same): ~1.5-2 µs
+ * of the main thread per request, measured in isolation, where two map lookups and a few additions do here.
+ */
+class RequestSeries {
+  readonly #series = new Map<string, Map<string, Series>>()
+  readonly #bounds: number[]
+
+  constructor(register: Registry, bounds: number[]) {
+    this.#bounds = bounds
+    const all = () => [...this.#series.values()].flatMap((byRoute) => [...byRoute.values()])
+    new Counter({
+      name: 'carafe_requests_total',
+      help: 'HTTP requests by model, route and status',
+      labelNames: ['model', 'route', 'status'],
+      registers: [register],
+      collect() {
+        this.reset()
+        for (const { labels, statuses } of all())
+          for (const [status, count] of statuses) this.inc({ ...labels, status: String(status) }, count)
+      },
+    })
+    const name = 'carafe_request_duration_seconds'
+    // the shape prom-client's Histogram hands its registry, so /metrics reads exactly as before
+    const values = () =>
+      all().flatMap(({ labels, buckets, sum, count }) => {
+        let cumulative = 0
+        return [
+          ...bounds.map((le, i) => {
+            cumulative += buckets[i]
+            return {
+              labels: { le },
+              sharedLabels: labels,
+              value: cumulative,
+              metricName: `${name}_bucket`,
+              exemplar: null,
+            }
+          }),
+          { labels: { le: '+Inf' }, sharedLabels: labels, value: count, metricName: `${name}_bucket`, exemplar: null },
+          { labels: {}, sharedLabels: labels, value: sum, metricName: `${name}_sum`, exemplar: undefined },
+          { labels: {}, sharedLabels: labels, value: count, metricName: `${name}_count`, exemplar: undefined },
+        ]
+      })
+    const histogram = {
+      name,
+      help: 'HTTP request duration',
+      type: 'histogram',
+      aggregator: 'sum',
+      getForPromString: async () => ({
+        name,
+        help: histogram.help,
+        type: 'histogram',
+        values: values(),
+        aggregator: 'sum',
+      }),
+      get: async () => ({
+        name,
+        help: histogram.help,
+        type: 'histogram',
+        aggregator: 'sum',
+        values: values().map(({ labels, sharedLabels, ...rest }) => ({
+          ...rest,
+          labels: { ...labels, ...sharedLabels },
+        })),
+      }),
+      reset: () => this.#series.clear(),
+    }
+    register.registerMetric(histogram as never)
+  }
+
+  observe(model: string, route: string, status: number, seconds: number): void {
+    let byRoute = this.#series.get(model)
+    if (byRoute === undefined) {
+      byRoute = new Map()
+      this.#series.set(model, byRoute)
+    }
+    let series = byRoute.get(route)
+    if (series === undefined) {
+      series = {
+        labels: { model, route },
+        statuses: new Map(),
+        buckets: new Float64Array(this.#bounds.length + 1),
+        sum: 0,
+        count: 0,
+      }
+      byRoute.set(route, series)
+    }
+    series.statuses.set(status, (series.statuses.get(status) ?? 0) + 1)
+    let i = 0
+    while (i < this.#bounds.length && seconds > this.#bounds[i]) i++
+    series.buckets[i]++
+    series.sum += seconds
+    series.count++
   }
 }
 
