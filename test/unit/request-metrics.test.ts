@@ -6,13 +6,19 @@ import type { ModelRegistry } from '../../src/serving/index.js'
 
 // the request series are counted by Carafe and handed to prom-client at scrape time: /metrics must read exactly as
 // prom-client's own Counter and Histogram fed the same requests would
-it('request counts and durations read in /metrics exactly as prom-client would write them', async () => {
+it('request counts, durations and queue waits read in /metrics exactly as prom-client would write them', async () => {
+  type Listener = (rows: number, items: number, runMs: number, waitsMs: number[]) => void
+  const batchListeners: Listener[] = []
   const served = new Set(['iris', 'mlp'])
   const models = {
     has: (name: string) => served.has(name),
     list: () => [],
     all: () => [],
-    onAdded: () => {},
+    // two versions of iris start taking traffic: their batches feed one series, as with prom-client's own histogram
+    onAdded: (added: (model: unknown) => void) => {
+      for (let v = 0; v < 2; v++)
+        added({ name: 'iris', stats: { subscribe: (fn: Listener) => batchListeners.push(fn) } })
+    },
     loadErrorCounts: () => new Map(),
   } as unknown as ModelRegistry
   const metrics = createMetrics(models)
@@ -47,10 +53,30 @@ it('request counts and durations read in /metrics exactly as prom-client would w
     requests.inc({ ...labels, status: String(status) })
     duration.observe(labels, seconds)
   }
-  const ours = (await metrics.register.metrics()).split('\n').filter((line) => line.includes('carafe_request'))
-  const theirs = (await reference.metrics()).split('\n').filter((line) => line.includes('carafe_request'))
+  const queueWait = new Histogram({
+    name: 'carafe_queue_wait_seconds',
+    help: 'Time an item waited in the model queue before its batch ran',
+    labelNames: ['model'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [reference],
+  })
+  for (const [k, waitsMs] of [[0.2, 1, 3], [0.5], [40_000, 7]].entries()) {
+    batchListeners[k % 2](waitsMs.length, waitsMs.length, 1, waitsMs)
+    for (const wait of waitsMs) queueWait.observe({ model: 'iris' }, wait / 1000)
+  }
+  const ours = (await metrics.register.metrics())
+    .split('\n')
+    .filter((line) => /carafe_request|carafe_queue_wait/.test(line))
+  const theirs = (await reference.metrics()).split('\n').filter((line) => /carafe_request|carafe_queue_wait/.test(line))
   assert.ok(ours.length > 0)
   assert.deepEqual([...ours].sort(), [...theirs].sort())
-  const json = (await metrics.register.getMetricsAsJSON()).find((m) => m.name === 'carafe_request_duration_seconds')
-  assert.deepEqual(json, await duration.get())
+  const json = await metrics.register.getMetricsAsJSON()
+  assert.deepEqual(
+    json.find((m) => m.name === 'carafe_request_duration_seconds'),
+    await duration.get(),
+  )
+  assert.deepEqual(
+    json.find((m) => m.name === 'carafe_queue_wait_seconds'),
+    await queueWait.get(),
+  )
 })
