@@ -21,6 +21,10 @@ export async function buildApp(deps: AppDeps & { logger: FastifyBaseLogger }): P
     // one line per request, written in onResponse below, instead of Fastify's two
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: requestIdFor,
+    // a logger that writes nothing at all needs no per-request child (it only binds the request id to lines never
+    // written): the request gets the logger itself
+    childLoggerFactory: (logger, bindings, options) =>
+      levelEnabled(logger, 'fatal') ? logger.child(bindings, options) : logger,
     // during shutdown our routes answer SHUTTING_DOWN in our envelope, instead of Fastify's bare closing 503
     return503OnClosing: false,
     // Fastify's default Ajv coerces "5.1" into 5.1 (coerceTypes: 'array'); we refuse it
@@ -41,16 +45,18 @@ export async function buildApp(deps: AppDeps & { logger: FastifyBaseLogger }): P
       reply.header('allow', (error.details![0] as { allow: string[] }).allow.join(', '))
     return replyWithError(error, request, reply)
   })
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-request-id', request.id)
-  })
-  app.addHook('onResponse', async (request, reply) => {
+  // callback style: an async hook cost a promise and a turn of the hook runner on every request
+  app.addHook('onResponse', (request, reply, done) => {
     const model = (request.params as { name?: string } | undefined)?.name
-    request.log.info(
-      { method: request.method, url: request.url, model, status: reply.statusCode, ms: round(reply.elapsedTime) },
-      'request',
-    )
-    metrics.observe(model, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000)
+    const elapsedMs = reply.elapsedTime
+    // the line's object is not even built when nobody would read it
+    if (levelEnabled(request.log, 'info'))
+      request.log.info(
+        { method: request.method, url: request.url, model, status: reply.statusCode, ms: round(elapsedMs) },
+        'request',
+      )
+    metrics.observe(model, request.routeOptions.url ?? 'unmatched', reply.statusCode, elapsedMs / 1000)
+    done()
   })
 
   const metrics = createMetrics(deps.registry, deps.jobs)
@@ -70,6 +76,12 @@ function notFound(app: FastifyInstance, request: FastifyRequest): CarafeError {
     )
   }
   return new CarafeError('NOT_FOUND', `No route for ${request.method} ${url}`)
+}
+
+/** pino's level check; a logger without one (any object with the log methods will do for Fastify) logs everything. */
+function levelEnabled(logger: FastifyBaseLogger, level: string): boolean {
+  const check = (logger as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled
+  return typeof check !== 'function' || check.call(logger, level)
 }
 
 const round = (x: number) => Math.round(x * 1000) / 1000

@@ -24,9 +24,6 @@ export async function carafe(app: FastifyInstance, options: CarafePluginOptions)
   ).flat()
   const host = await CarafeHost.open({ descriptors, config, logger: app.log })
   app.setErrorHandler(replyWithError)
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-request-id', request.id)
-  })
   await registerRoutes(app, depsOf(host, config))
   // the host app's ready() resolves once every model has loaded and warmed up
   app.addHook('onReady', () => host.start())
