@@ -132,10 +132,11 @@ export class ModelRegistry {
     this.#log.error({ model: name, ...failure }, 'model load failed; the versions already served keep serving')
   }
 
-  /** Requests without a version go to `version` from now on. */
-  setDefaultVersion(name: string, version: string): void {
-    this.get(name, version)
-    this.#entry(name).defaultVersion = version
+  /** Requests without a version go to `version` from now on; undefined: back to the highest served. */
+  setDefaultVersion(name: string, version: string | undefined): void {
+    if (version !== undefined) this.get(name, version)
+    const entry = this.#models.get(name)
+    if (entry) entry.defaultVersion = version
   }
 
   /** Called for every ServedModel that starts taking traffic, the ones there now included (metrics subscribe here). */
