@@ -23,36 +23,39 @@ export function createMetrics(models: ModelRegistry, jobs?: JobStore) {
     buckets: BUCKETS,
     registers: [register],
   })
-  const perModel = (
+  // per version: a model serving several side by side has one series each (`version` is the folder number); the
+  // series of a version that was unloaded go with it
+  const perVersion = (
     name: string,
     help: string,
-    read: (stats: ReturnType<ReturnType<ModelRegistry['list']>[number]['describe']>['stats']) => number,
+    read: (stats: ReturnType<ReturnType<ModelRegistry['all']>[number]['describe']>['stats']) => number,
   ) =>
     new Gauge({
       name,
       help,
-      labelNames: ['model'],
+      labelNames: ['model', 'version'],
       registers: [register],
       collect() {
-        for (const model of models.list()) this.set({ model: model.name }, read(model.describe().stats))
+        this.reset()
+        for (const m of models.all()) this.set(labelsOf(m), read(m.describe().stats))
       },
     })
-  perModel('carafe_queue_depth', 'Requests waiting in the model queue', (s) => s.queueDepth)
-  perModel('carafe_runner_restarts', 'Times the model runner was restarted', (s) => s.restarts)
-  perModel('carafe_batches', 'Batches run since start', (s) => s.batches)
-  perModel('carafe_batch_rows', 'Rows (instances) run since start', (s) => s.rows)
+  perVersion('carafe_queue_depth', 'Requests waiting in the model queue', (s) => s.queueDepth)
+  perVersion('carafe_runner_restarts', 'Times the model runner was restarted', (s) => s.restarts)
+  perVersion('carafe_batches', 'Batches run since start', (s) => s.batches)
+  perVersion('carafe_batch_rows', 'Rows (instances) run since start', (s) => s.rows)
   // counted per instance by the prediction cache; only models with `cache` set have a series
   const cacheCounter = (name: string, help: string, read: (cache: { hits: number; misses: number }) => number) =>
     new Counter({
       name,
       help,
-      labelNames: ['model'],
+      labelNames: ['model', 'version'],
       registers: [register],
       collect() {
         this.reset()
-        for (const model of models.list()) {
-          const cache = model.describe().stats.cache
-          if (cache) this.inc({ model: model.name }, read(cache))
+        for (const m of models.all()) {
+          const cache = m.describe().stats.cache
+          if (cache) this.inc(labelsOf(m), read(cache))
         }
       },
     })
@@ -65,31 +68,35 @@ export function createMetrics(models: ModelRegistry, jobs?: JobStore) {
   const queueWait = new Histogram({
     name: 'carafe_queue_wait_seconds',
     help: 'Time an item waited in the model queue before its batch ran',
-    labelNames: ['model'],
+    labelNames: ['model', 'version'],
     buckets: BUCKETS,
     registers: [register],
   })
   const inference = new Histogram({
     name: 'carafe_inference_duration_seconds',
     help: 'Time one batch took in the runner',
-    labelNames: ['model'],
+    labelNames: ['model', 'version'],
     buckets: BUCKETS,
     registers: [register],
   })
   const batchSize = new Histogram({
     name: 'carafe_batch_size',
     help: 'Rows per batch',
-    labelNames: ['model'],
+    labelNames: ['model', 'version'],
     buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096],
     registers: [register],
   })
-  // every version that starts taking traffic, now or after a reload (its series add up under the model's name)
+  // every version that starts taking traffic, now or after a reload (a reload under the same number keeps its series)
   models.onAdded((model) => {
+    const labels = labelsOf(model)
     model.stats.subscribe((rows, _items, runMs, waitsMs) => {
-      batchSize.observe({ model: model.name }, rows)
-      inference.observe({ model: model.name }, runMs / 1000)
-      for (const wait of waitsMs) queueWait.observe({ model: model.name }, wait / 1000)
+      batchSize.observe(labels, rows)
+      inference.observe(labels, runMs / 1000)
+      for (const wait of waitsMs) queueWait.observe(labels, wait / 1000)
     })
+  })
+  models.onRemoved((model, version) => {
+    for (const histogram of [batchSize, inference, queueWait]) histogram.remove({ model, version })
   })
   new Counter({
     name: 'carafe_model_load_errors_total',
@@ -155,6 +162,11 @@ export function createMetrics(models: ModelRegistry, jobs?: JobStore) {
     },
   }
 }
+
+const labelsOf = (m: { name: string; descriptor: { version: string } }) => ({
+  model: m.name,
+  version: m.descriptor.version,
+})
 
 /** The `model` label of a request naming a model that is not served. */
 export const UNKNOWN_MODEL = '_unknown'

@@ -37,6 +37,7 @@ export class ModelRegistry {
   readonly #config: Readonly<Config>
   readonly #log: Logger
   readonly #added = new Set<(model: ServedModel) => void>()
+  readonly #removed = new Set<(name: string, version: string) => void>()
   readonly #loadErrors = new Map<string, number>()
 
   constructor(descriptors: ModelDescriptor[], config: Readonly<Config>, log: Logger) {
@@ -145,6 +146,11 @@ export class ModelRegistry {
     for (const model of this.all()) listener(model)
   }
 
+  /** Called when a version stops being served (not when a reload replaces it under the same number). */
+  onRemoved(listener: (name: string, version: string) => void): void {
+    this.#removed.add(listener)
+  }
+
   /** Load every model concurrently; rejects with the first failure. */
   async start(): Promise<void> {
     await Promise.all(
@@ -204,6 +210,7 @@ export class ModelRegistry {
     entry.versions.delete(version)
     if (entry.defaultVersion === version) entry.defaultVersion = undefined
     if (entry.versions.size === 0 && entry.loading.size === 0) this.#models.delete(name)
+    for (const listener of this.#removed) listener(name, version)
     await this.#retire(model)
   }
 
