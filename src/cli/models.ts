@@ -6,11 +6,11 @@ interface ModelsFlags {
   modelVersion?: string
 }
 
-/** `carafe models list|load|unload|reload`: the management API of a running server, from the command line. */
+/** `carafe models list|load|unload|reload|reset`: the management API of a running server, from the command line. */
 export function addModelsCommands(program: Command): void {
   const models = program
     .command('models')
-    .description('list, load, unload and reload models of a running server (its /v1/admin API)')
+    .description('list, load, unload, reload and reset models of a running server (its /v1/admin API)')
   const common = (command: Command) =>
     command
       .requiredOption('--url <url>', 'the server, e.g. http://127.0.0.1:8080')
@@ -40,6 +40,14 @@ export function addModelsCommands(program: Command): void {
       .argument('[name]', 'model name'),
   ).action((name: string | undefined, flags: ModelsFlags) =>
     call(flags, 'POST', name ? `/v1/admin/models/${encodeURIComponent(name)}/reload` : '/v1/admin/reload'),
+  )
+  common(
+    models
+      .command('reset')
+      .description('forget the changes made through the API to a model (they are otherwise kept across restarts)')
+      .argument('<name>', 'model name'),
+  ).action((name: string, flags: ModelsFlags) =>
+    call(flags, 'POST', `/v1/admin/models/${encodeURIComponent(name)}/reset`),
   )
 }
 

@@ -1,7 +1,12 @@
 import type { Command } from 'commander'
 
 /** Every `carafe serve` flag that maps to a config key; numbers stay strings when they don't parse, so the schema names the bad value. */
-const FLAGS: { flag: string; key: string; kind: 'string' | 'number' | 'boolean' | 'list'; help: string }[] = [
+const FLAGS: {
+  flag: string
+  key: string
+  kind: 'string' | 'number' | 'boolean' | 'list' | 'file-or-off'
+  help: string
+}[] = [
   { flag: '-p, --port <port>', key: 'port', kind: 'number', help: 'port to listen on (default 8080)' },
   { flag: '--host <host>', key: 'host', kind: 'string', help: 'address to bind (default 127.0.0.1)' },
   {
@@ -21,6 +26,12 @@ const FLAGS: { flag: string; key: string; kind: 'string' | 'number' | 'boolean' 
   { flag: '--http2', key: 'http2', kind: 'boolean', help: 'serve HTTP/2 (with TLS, HTTP/1.1 clients still work)' },
   { flag: '--jobs <store>', key: 'jobs', kind: 'string', help: '"embedded" or a redis:// URL' },
   { flag: '--data-dir <dir>', key: 'dataDir', kind: 'string', help: 'where the embedded job store keeps its files' },
+  {
+    flag: '--admin-state-file <file>',
+    key: 'adminStateFile',
+    kind: 'file-or-off',
+    help: 'where management API changes are kept across restarts (default <data-dir>/admin-state.json; "false": memory only)',
+  },
   { flag: '--timeout-ms <ms>', key: 'timeoutMs', kind: 'number', help: 'per-request deadline' },
   { flag: '--body-limit <bytes>', key: 'bodyLimit', kind: 'number', help: 'largest request body' },
   { flag: '--max-queue <n>', key: 'maxQueue', kind: 'number', help: 'waiting requests per model before 503' },
@@ -44,6 +55,18 @@ const FLAGS: { flag: string; key: string; kind: 'string' | 'number' | 'boolean' 
     key: 'drainDelayMs',
     kind: 'number',
     help: 'on SIGTERM, report not ready this long while still serving',
+  },
+  {
+    flag: '--repository-poll-ms <ms>',
+    key: 'repositoryPollMs',
+    kind: 'number',
+    help: 'rescan model directories this often (0: no watching; reload on SIGHUP or the admin API)',
+  },
+  {
+    flag: '--memory-budget-mb <mb>',
+    key: 'memoryBudgetMb',
+    kind: 'number',
+    help: 'refuse a model load that would take the process RSS past this',
   },
   {
     flag: '--shutdown-timeout-ms <ms>',
@@ -70,6 +93,7 @@ export function configFlags(options: Record<string, unknown>): Record<string, un
         .split(',')
         .map((s) => s.trim())
         .filter(Boolean)
+    else if (kind === 'file-or-off') out[key] = String(raw).trim().toLowerCase() === 'false' ? false : raw
     else out[key] = raw
   }
   return out

@@ -22,7 +22,7 @@ export async function worker(paths: string[], flags: { jobs?: string; concurrenc
   const logger = pino({ level: config.logLevel })
   let host: CarafeHost
   try {
-    host = await CarafeHost.open({ descriptors: await loadAll(paths), config, logger })
+    host = await CarafeHost.open({ descriptors: await loadAll(paths), config, logger, adminState: false })
     await host.start()
   } catch (error) {
     return exitWith(error)

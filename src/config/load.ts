@@ -74,6 +74,7 @@ const ENV_KEYS: Record<string, { key: keyof Config; parse: (raw: string) => unkn
   CARAFE_MAX_INSTANCES: { key: 'maxInstances', parse: toNumber },
   CARAFE_JOBS: { key: 'jobs', parse: String },
   CARAFE_DATA_DIR: { key: 'dataDir', parse: String },
+  CARAFE_ADMIN_STATE_FILE: { key: 'adminStateFile', parse: toFileOrOff },
   CARAFE_JOB_CONCURRENCY: { key: 'jobConcurrency', parse: toNumber },
   CARAFE_JOB_RETENTION_MS: { key: 'jobRetentionMs', parse: toNumber },
   CARAFE_JOB_MAX_ATTEMPTS: { key: 'jobMaxAttempts', parse: toNumber },
@@ -106,6 +107,11 @@ function toList(raw: string): string[] {
     .split(',')
     .map((k) => k.trim())
     .filter(Boolean)
+}
+
+// "false" turns the file off; anything else is a path
+function toFileOrOff(raw: string): unknown {
+  return raw.trim().toLowerCase() === 'false' ? false : raw
 }
 
 // Anything but true/false/1/0 stays a string so the schema names the bad value.

@@ -77,6 +77,8 @@ export const Config = Type.Object(
     maxInstances: Type.Integer({ minimum: 1, default: 1024 }),
     jobs: Type.String({ default: 'embedded' }),
     dataDir: Type.String({ default: '.carafe' }),
+    // where the management API's changes are kept across restarts (default dataDir/admin-state.json); false: memory only
+    adminStateFile: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Literal(false)])),
     // background jobs run at once per server; the rest wait so the sync API keeps its runners
     jobConcurrency: Type.Integer({ minimum: 1, maximum: 4096, default: 64 }),
     // finished jobs (and their results) are kept this long, then removed

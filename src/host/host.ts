@@ -2,7 +2,9 @@ import { applyModelSettings, type Config } from '../config/index.js'
 import { openJobStore, type JobStore } from '../jobs/index.js'
 import { loadModels, type Logger, type ModelDescriptor } from '../model/index.js'
 import { ModelRegistry, type ModelState } from '../serving/index.js'
+import { AdminStateFile, adminStatePath } from './admin-state.js'
 import { ModelRepository } from './repository.js'
+import { restoreOverrides } from './restore.js'
 
 /** Where a host is in its life: serving until SIGTERM, then draining (still serving), then closing. */
 export type HostPhase = 'serving' | 'draining' | 'closing' | 'closed'
@@ -63,16 +65,34 @@ export class CarafeHost {
     config,
     logger,
     paths = [],
+    adminState = true,
   }: {
     descriptors: ModelDescriptor[]
     config: Readonly<Config>
     logger: Logger
     /** The served paths: the directories among them are watched for new, changed and removed models. */
     paths?: string[]
+    /** Keep the management API's changes across restarts (false for `carafe worker`, which has no such API). */
+    adminState?: boolean
   }): Promise<CarafeHost> {
-    const registry = new ModelRegistry(applyModelSettings(descriptors, config), config, logger)
-    const repository = new ModelRepository(registry, config, logger, paths)
-    await repository.init(descriptors)
+    // the saved changes apply before anything loads: an unloaded model never starts, PATCHed settings are the first used
+    const state = new AdminStateFile(adminState ? adminStatePath(config) : undefined, logger)
+    const restored = await restoreOverrides({
+      saved: await state.read(),
+      descriptors: applyModelSettings(descriptors, config),
+      paths,
+      config,
+      log: logger,
+    })
+    const registry = new ModelRegistry(restored.descriptors, config, logger)
+    for (const [name, o] of restored.overrides)
+      if (o.defaultVersion !== undefined) registry.setDefaultVersion(name, o.defaultVersion)
+    const repository = new ModelRepository(registry, config, logger, paths, {
+      state,
+      overrides: restored.overrides,
+    })
+    await repository.init(restored.descriptors)
+    if (restored.dropped) await repository.saveNow()
     const jobs = await openJobStore(config, logger)
     return new CarafeHost(registry, jobs, repository, config, logger)
   }

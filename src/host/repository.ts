@@ -15,6 +15,7 @@ import {
   type ModelDescriptor,
 } from '../model/index.js'
 import type { ModelRegistry, VersionView } from '../serving/index.js'
+import { type AdminStateFile, noOverrides, type Overrides, toSaved } from './admin-state.js'
 
 // a version folder seen changing is loaded once a later scan finds it unchanged (copying a folder is not atomic)
 const SETTLE_MS = 300
@@ -22,16 +23,6 @@ const SETTLE_MS = 300
 const MAX_SETTLE_ROUNDS = 40
 // a versionless model directory (its model file beside carafe.yaml) has this key in place of a version
 const NO_VERSION = ''
-
-interface Overrides {
-  /** Unloaded through the management API: the repository scan leaves it out until it is loaded again. */
-  unloaded?: boolean
-  unloadedVersions: Set<string>
-  /** Loaded through the management API although the version policy would not serve them. */
-  extraVersions: Set<string>
-  /** workers / batch changed at run time; applied to every later load of the model too. */
-  settings?: ModelSettings
-}
 
 /** What one reconcile of a model directory did. */
 interface Outcome {
@@ -60,18 +51,35 @@ export class ModelRepository {
   readonly #seen = new Map<string, string>()
   /** `name@version` (or `dir#config`) → fingerprint whose load failed: not tried again until it changes */
   readonly #failed = new Map<string, string>()
-  readonly #overrides = new Map<string, Overrides>()
+  readonly #overrides: Map<string, Overrides>
+  readonly #state: AdminStateFile | undefined
   #chain: Promise<unknown> = Promise.resolve()
   #watchers: FSWatcher[] = []
   #timer: NodeJS.Timeout | undefined
   #soon: NodeJS.Timeout | undefined
   #stopped = false
 
-  constructor(registry: ModelRegistry, config: Readonly<Config>, log: Logger, paths: string[]) {
+  constructor(
+    registry: ModelRegistry,
+    config: Readonly<Config>,
+    log: Logger,
+    paths: string[],
+    {
+      state,
+      overrides = new Map(),
+    }: {
+      /** Where the management API's changes are saved (none: they live in memory only). */
+      state?: AdminStateFile
+      /** The changes saved before the restart, already applied to the start-up descriptors (see restoreOverrides). */
+      overrides?: Map<string, Overrides>
+    } = {},
+  ) {
     this.#registry = registry
     this.#config = config
     this.#log = log
     this.#roots = paths.map((p) => resolve(p))
+    this.#state = state
+    this.#overrides = overrides
   }
 
   /** Record what the initial descriptors were loaded from, so the first scan loads only what changed since. */
@@ -141,6 +149,7 @@ export class ModelRepository {
       if (version === undefined) o.unloadedVersions.clear()
       const outcome = await this.#reconcile(dir, { explicit: true })
       throwFirst(outcome, name)
+      await this.#save()
       return this.#registry.versionsOf(name)
     })
   }
@@ -155,8 +164,8 @@ export class ModelRepository {
         o.unloadedVersions.add(version)
         o.extraVersions.delete(version)
       } else o.unloaded = true
-      for (const v of versions) this.#forgetLoaded(name, v)
-      await Promise.all(versions.map((v) => this.#registry.remove(name, v)))
+      await this.#remove(name, versions)
+      await this.#save()
       return this.#registry.versionsOf(name)
     })
   }
@@ -183,8 +192,71 @@ export class ModelRepository {
         this.#checkBudget(name)
         await this.#registry.add(withSettings(model.descriptor, o.settings))
       }
+      await this.#save()
       return this.#registry.versionsOf(name)
     })
+  }
+
+  /** Requests without a version go to `version` from now on (kept across restarts, like the other changes). */
+  setDefaultVersion(name: string, version: string): Promise<void> {
+    return this.#serial(async () => {
+      this.#registry.setDefaultVersion(name, version)
+      this.#overridesOf(name).defaultVersion = version
+      await this.#save()
+    })
+  }
+
+  /**
+   * Forget the management API's changes to a model: its folder's version policy, the highest version as default and
+   * the configured settings again (served versions reload when settings had changed). A model without a folder keeps
+   * its run-time settings until the next start.
+   */
+  reset(name: string): Promise<VersionView[]> {
+    return this.#serial(async () => {
+      const dir = await this.#dirOf(name).catch((error: unknown) => {
+        if (!this.#registry.has(name)) throw error
+        return undefined
+      })
+      const before = this.#overrides.get(name)
+      this.#overrides.delete(name)
+      this.#registry.setDefaultVersion(name, undefined)
+      const outcome = dir
+        ? await this.#reconcile(dir, { explicit: true, everything: before?.settings !== undefined })
+        : { pending: false, errors: [] }
+      await this.#save()
+      throwFirst(outcome, name)
+      return this.#registry.versionsOf(name)
+    })
+  }
+
+  /** Rewrite the admin state file now (at start, once saved changes that no longer apply were dropped). */
+  saveNow(): Promise<void> {
+    return this.#serial(() => this.#save())
+  }
+
+  /** Write the management API's changes to the admin state file (a no-op without one). */
+  async #save(): Promise<void> {
+    if (!this.#state) return
+    const saved = toSaved(this.#overrides)
+    // a version loaded on demand is kept only once it serves: one whose load failed would fail every later start
+    for (const [name, s] of Object.entries(saved)) {
+      if (!s.extraVersions) continue
+      const served = new Set(this.#servedVersions(name))
+      s.extraVersions = s.extraVersions.filter((v) => served.has(v))
+      if (s.extraVersions.length === 0) delete s.extraVersions
+      if (Object.keys(s).length === 0) delete saved[name]
+    }
+    await this.#state.save(saved)
+  }
+
+  /** Drain and unload served versions; a default version set through the API goes with its version. */
+  async #remove(name: string, versions: string[]): Promise<boolean> {
+    for (const v of versions) this.#forgetLoaded(name, v)
+    await Promise.all(versions.map((v) => this.#registry.remove(name, v)))
+    const o = this.#overrides.get(name)
+    if (o?.defaultVersion === undefined || !versions.includes(o.defaultVersion)) return false
+    o.defaultVersion = undefined
+    return true
   }
 
   #scheduleScan(delayMs: number): void {
@@ -295,17 +367,14 @@ export class ModelRepository {
       const gone = served.filter(
         (v) => !keep.has(v) && this.#loaded.has(keyOf(name, v)) && (complete || o.unloaded || !available.includes(v)),
       )
-      for (const v of gone) this.#forgetLoaded(name, v)
-      await Promise.all(gone.map((v) => this.#registry.remove(name, v)))
+      if (await this.#remove(name, gone)) await this.#save()
     }
     return outcome
   }
 
   async #dropModel(name: string, dir: string): Promise<void> {
     this.#dirs.delete(dir)
-    const versions = this.#servedVersions(name)
-    for (const v of versions) this.#forgetLoaded(name, v)
-    await Promise.all(versions.map((v) => this.#registry.remove(name, v)))
+    if (await this.#remove(name, this.#servedVersions(name))) await this.#save()
     this.#registry.forget(name)
   }
 
@@ -359,7 +428,7 @@ export class ModelRepository {
   #overridesOf(name: string): Overrides {
     let o = this.#overrides.get(name)
     if (!o) {
-      o = { unloadedVersions: new Set(), extraVersions: new Set() }
+      o = noOverrides()
       this.#overrides.set(name, o)
     }
     return o

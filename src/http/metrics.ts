@@ -11,36 +11,39 @@ export function createMetrics(models: ModelRegistry, jobs?: JobStore) {
   const register = new Registry()
   collectDefaultMetrics({ register, prefix: 'carafe_' })
   const requests = new RequestSeries(register, BUCKETS)
-  const perModel = (
+  // per version: a model serving several side by side has one series each (`version` is the folder number); the
+  // series of a version that was unloaded go with it
+  const perVersion = (
     name: string,
     help: string,
-    read: (stats: ReturnType<ReturnType<ModelRegistry['list']>[number]['describe']>['stats']) => number,
+    read: (stats: ReturnType<ReturnType<ModelRegistry['all']>[number]['describe']>['stats']) => number,
   ) =>
     new Gauge({
       name,
       help,
-      labelNames: ['model'],
+      labelNames: ['model', 'version'],
       registers: [register],
       collect() {
-        for (const model of models.list()) this.set({ model: model.name }, read(model.describe().stats))
+        this.reset()
+        for (const m of models.all()) this.set(labelsOf(m), read(m.describe().stats))
       },
     })
-  perModel('carafe_queue_depth', 'Requests waiting in the model queue', (s) => s.queueDepth)
-  perModel('carafe_runner_restarts', 'Times the model runner was restarted', (s) => s.restarts)
-  perModel('carafe_batches', 'Batches run since start', (s) => s.batches)
-  perModel('carafe_batch_rows', 'Rows (instances) run since start', (s) => s.rows)
+  perVersion('carafe_queue_depth', 'Requests waiting in the model queue', (s) => s.queueDepth)
+  perVersion('carafe_runner_restarts', 'Times the model runner was restarted', (s) => s.restarts)
+  perVersion('carafe_batches', 'Batches run since start', (s) => s.batches)
+  perVersion('carafe_batch_rows', 'Rows (instances) run since start', (s) => s.rows)
   // counted per instance by the prediction cache; only models with `cache` set have a series
   const cacheCounter = (name: string, help: string, read: (cache: { hits: number; misses: number }) => number) =>
     new Counter({
       name,
       help,
-      labelNames: ['model'],
+      labelNames: ['model', 'version'],
       registers: [register],
       collect() {
         this.reset()
-        for (const model of models.list()) {
-          const cache = model.describe().stats.cache
-          if (cache) this.inc({ model: model.name }, read(cache))
+        for (const m of models.all()) {
+          const cache = m.describe().stats.cache
+          if (cache) this.inc(labelsOf(m), read(cache))
         }
       },
     })
@@ -60,25 +63,30 @@ export function createMetrics(models: ModelRegistry, jobs?: JobStore) {
   const inference = new Histogram({
     name: 'carafe_inference_duration_seconds',
     help: 'Time one batch took in the runner',
-    labelNames: ['model'],
+    labelNames: ['model', 'version'],
     buckets: BUCKETS,
     registers: [register],
   })
   const batchSize = new Histogram({
     name: 'carafe_batch_size',
     help: 'Rows per batch',
-    labelNames: ['model'],
+    labelNames: ['model', 'version'],
     buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096],
     registers: [register],
   })
-  // every version that starts taking traffic, now or after a reload (its series add up under the model's name)
+  // every version that starts taking traffic, now or after a reload (a reload under the same number keeps its series)
   models.onAdded((model) => {
+    const labels = labelsOf(model)
+    const waits = queueWait.series(seriesKey(labels), labels)
     model.stats.subscribe((rows, _items, runMs, waitsMs) => {
-      batchSize.observe({ model: model.name }, rows)
-      inference.observe({ model: model.name }, runMs / 1000)
-      const waits = queueWait.series(model.name, { model: model.name }) // versions of one name share it, as before
+      batchSize.observe(labels, rows)
+      inference.observe(labels, runMs / 1000)
       for (const wait of waitsMs) queueWait.observe(waits, wait / 1000)
     })
+  })
+  models.onRemoved((model, version) => {
+    for (const histogram of [batchSize, inference]) histogram.remove({ model, version })
+    queueWait.remove(seriesKey({ model, version }))
   })
   new Counter({
     name: 'carafe_model_load_errors_total',
@@ -215,6 +223,10 @@ class LocalHistogram {
     return series
   }
 
+  remove(key: string): void {
+    this.#series.delete(key)
+  }
+
   observe(series: HistogramSeries, value: number): void {
     let i = 0
     while (i < this.#bounds.length && value > this.#bounds[i]) i++
@@ -263,6 +275,12 @@ class RequestSeries {
     this.#duration.observe(series.duration, seconds)
   }
 }
+
+const labelsOf = (m: { name: string; descriptor: { version: string } }) => ({
+  model: m.name,
+  version: m.descriptor.version,
+})
+const seriesKey = ({ model, version }: { model: string; version: string }) => `${model}\0${version}`
 
 /** The `model` label of a request naming a model that is not served. */
 export const UNKNOWN_MODEL = '_unknown'

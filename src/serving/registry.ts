@@ -37,6 +37,7 @@ export class ModelRegistry {
   readonly #config: Readonly<Config>
   readonly #log: Logger
   readonly #added = new Set<(model: ServedModel) => void>()
+  readonly #removed = new Set<(name: string, version: string) => void>()
   readonly #loadErrors = new Map<string, number>()
 
   constructor(descriptors: ModelDescriptor[], config: Readonly<Config>, log: Logger) {
@@ -132,16 +133,22 @@ export class ModelRegistry {
     this.#log.error({ model: name, ...failure }, 'model load failed; the versions already served keep serving')
   }
 
-  /** Requests without a version go to `version` from now on. */
-  setDefaultVersion(name: string, version: string): void {
-    this.get(name, version)
-    this.#entry(name).defaultVersion = version
+  /** Requests without a version go to `version` from now on; undefined: back to the highest served. */
+  setDefaultVersion(name: string, version: string | undefined): void {
+    if (version !== undefined) this.get(name, version)
+    const entry = this.#models.get(name)
+    if (entry) entry.defaultVersion = version
   }
 
   /** Called for every ServedModel that starts taking traffic, the ones there now included (metrics subscribe here). */
   onAdded(listener: (model: ServedModel) => void): void {
     this.#added.add(listener)
     for (const model of this.all()) listener(model)
+  }
+
+  /** Called when a version stops being served (not when a reload replaces it under the same number). */
+  onRemoved(listener: (name: string, version: string) => void): void {
+    this.#removed.add(listener)
   }
 
   /** Load every model concurrently; rejects with the first failure. */
@@ -203,6 +210,7 @@ export class ModelRegistry {
     entry.versions.delete(version)
     if (entry.defaultVersion === version) entry.defaultVersion = undefined
     if (entry.versions.size === 0 && entry.loading.size === 0) this.#models.delete(name)
+    for (const listener of this.#removed) listener(name, version)
     await this.#retire(model)
   }
 

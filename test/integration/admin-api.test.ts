@@ -49,6 +49,7 @@ test('management API: list, load, unload, reload, default version, workers and b
     ['POST', '/v1/admin/models/ver/reload'],
     ['PUT', '/v1/admin/models/ver/default-version'],
     ['PATCH', '/v1/admin/models/ver'],
+    ['POST', '/v1/admin/models/ver/reset'],
   ]) {
     const r = await send(method, `${url}${path}`, method === 'GET' ? undefined : {}, {})
     assert.equal(r.status, 401, `${method} ${path}`)
@@ -169,7 +170,7 @@ test('management API: a broken version answers 422 MODEL_LOAD_FAILED, memoryBudg
   assert.equal(still.body.predictions[0].version, '1')
 })
 
-test('carafe models list|load|unload|reload against a running server', async (t) => {
+test('carafe models list|load|unload|reload|reset against a running server', async (t) => {
   const root = await mkdtemp(join(tmpdir(), 'carafe-admin-'))
   const gates = await mkdtemp(join(tmpdir(), 'carafe-gates-'))
   t.after(() => rm(root, { recursive: true, force: true }))
@@ -200,6 +201,9 @@ test('carafe models list|load|unload|reload against a running server', async (t)
   assert.deepEqual(versions(unload.stdout), ['1'])
   const reload = await cli('reload', 'ver')
   assert.equal(reload.code, 0, reload.stderr)
+  const reset = await cli('reset', 'ver')
+  assert.equal(reset.code, 0, reset.stderr)
+  assert.deepEqual(versions(reset.stdout), ['2'], 'back to the version policy')
   assert.equal((await cli('reload')).code, 0)
   const unknown = await cli('load', 'nope')
   assert.equal(unknown.code, 1)

@@ -65,6 +65,45 @@ describe('carafe serve --print-config', () => {
   })
 })
 
+describe('carafe serve flags and CARAFE_* variables for the repository and the admin state', () => {
+  it('--repository-poll-ms, --memory-budget-mb and --admin-state-file set their keys, over the environment', async () => {
+    const flags = await carafe(
+      [
+        'serve',
+        '--repository-poll-ms',
+        '0',
+        '--memory-budget-mb',
+        '2048',
+        '--admin-state-file',
+        '/var/lib/carafe/state.json',
+        '--print-config',
+      ],
+      { CARAFE_REPOSITORY_POLL_MS: '500', CARAFE_MEMORY_BUDGET_MB: '64' },
+    )
+    assert.equal(flags.code, 0, flags.stderr)
+    const printed = parse(flags.stdout)
+    assert.equal(printed.repositoryPollMs, 0)
+    assert.equal(printed.memoryBudgetMb, 2048)
+    assert.equal(printed.adminStateFile, '/var/lib/carafe/state.json')
+    const env = await carafe(['serve', '--print-config'], {
+      CARAFE_REPOSITORY_POLL_MS: '500',
+      CARAFE_MEMORY_BUDGET_MB: '64',
+      CARAFE_ADMIN_STATE_FILE: 'false',
+    })
+    assert.equal(env.code, 0, env.stderr)
+    assert.deepEqual(
+      (({ repositoryPollMs, memoryBudgetMb, adminStateFile }) => ({
+        repositoryPollMs,
+        memoryBudgetMb,
+        adminStateFile,
+      }))(parse(env.stdout)),
+      { repositoryPollMs: 500, memoryBudgetMb: 64, adminStateFile: false },
+    )
+    const off = await carafe(['serve', '--admin-state-file', 'false', '--print-config'])
+    assert.equal(parse(off.stdout).adminStateFile, false)
+  })
+})
+
 describe('bad configuration exits 2 with one line naming the key, the value and what is allowed', () => {
   const cases: [string, () => { args: string[]; env?: Record<string, string>; dir?: string }, RegExp][] = [
     [
@@ -86,6 +125,11 @@ describe('bad configuration exits 2 with one line naming the key, the value and 
       'out of range (flag)',
       () => ({ args: ['--timeout-ms', '0'] }),
       /timeoutMs must be >= 1 \(from flag --timeoutMs = 0\)/,
+    ],
+    [
+      'negative poll interval (flag)',
+      () => ({ args: ['--repository-poll-ms', '-1'] }),
+      /repositoryPollMs must be >= 0 \(from flag --repositoryPollMs = -1\)/,
     ],
     [
       'bad enum',

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { after, before, describe, it } from 'node:test'
+import { after, before, describe, it, test } from 'node:test'
 import { example, fixture } from '../helpers/paths.js'
 import { assertNoStack, get, post, startServer, type TestServer } from '../helpers/server.js'
 
@@ -79,4 +81,30 @@ describe('KServe V2 Open Inference Protocol', () => {
     assert.equal(handler.status, 400)
     assert.match(handler.body.error, /:predict/)
   })
+})
+
+test('V2 health: a model or server that is not ready answers 400 with ready: false (200 true, 4xx false), /readyz 503', async (t) => {
+  const root = await mkdtemp(join(tmpdir(), 'carafe-v2-ready-'))
+  const gates = await mkdtemp(join(tmpdir(), 'carafe-gates-'))
+  t.after(() => rm(root, { recursive: true, force: true }))
+  t.after(() => rm(gates, { recursive: true, force: true }))
+  process.env.CARAFE_TEST_GATES = gates
+  await mkdir(join(root, '1'), { recursive: true })
+  await writeFile(join(root, 'carafe.yaml'), 'name: ver\n')
+  await copyFile(join(fixture('versioned'), 'model.mjs'), join(root, '1', 'model.mjs'))
+  // its setup waits for the gate: the model is loading until the test opens it
+  const server = await startServer(root, { t, waitReady: false, config: { repositoryPollMs: 0 } })
+  for (const path of ['/v2/models/ver/ready', '/v2/models/ver/versions/1/ready']) {
+    const loading = await get(`${server.url}${path}`)
+    assert.equal(loading.status, 400, path)
+    assert.deepEqual(loading.body, { name: 'ver', ready: false })
+  }
+  const serverReady = await get(`${server.url}/v2/health/ready`)
+  assert.equal(serverReady.status, 400)
+  assert.deepEqual(serverReady.body, { ready: false })
+  assert.equal((await get(`${server.url}/readyz`)).status, 503, 'the load-balancer probe keeps its 503')
+  await writeFile(join(gates, 'gate-1'), '')
+  await server.carafe.started
+  assert.equal((await get(`${server.url}/v2/models/ver/ready`)).status, 200)
+  assert.equal((await get(`${server.url}/v2/health/ready`)).status, 200)
 })

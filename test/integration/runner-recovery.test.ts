@@ -42,7 +42,7 @@ test('a runner that dies of an uncaught error: 503 RUNNER_CRASHED, restarting (t
   const restarting = await get(`${url}/readyz`)
   assert.equal(restarting.status, 200)
   assert.equal(restarting.body.models.crashes, 'restarting')
-  assert.equal((await get(`${url}/v2/models/crashes/ready`)).status, 503, 'the model itself has no live runner')
+  assert.equal((await get(`${url}/v2/models/crashes/ready`)).status, 400, 'the model itself has no live runner')
   const model = await waitForState(url, 'crashes', 'ready', 15_000)
   assert.equal(model.stats.restarts, 1)
   assert.equal((await get(`${url}/readyz`)).status, 200)

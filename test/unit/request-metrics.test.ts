@@ -14,11 +14,16 @@ it('request counts, durations and queue waits read in /metrics exactly as prom-c
     has: (name: string) => served.has(name),
     list: () => [],
     all: () => [],
-    // two versions of iris start taking traffic: their batches feed one series, as with prom-client's own histogram
+    // two versions of iris start taking traffic: each version's batches feed its own series
     onAdded: (added: (model: unknown) => void) => {
-      for (let v = 0; v < 2; v++)
-        added({ name: 'iris', stats: { subscribe: (fn: Listener) => batchListeners.push(fn) } })
+      for (let v = 1; v <= 2; v++)
+        added({
+          name: 'iris',
+          descriptor: { version: String(v) },
+          stats: { subscribe: (fn: Listener) => batchListeners.push(fn) },
+        })
     },
+    onRemoved: () => undefined,
     loadErrorCounts: () => new Map(),
   } as unknown as ModelRegistry
   const metrics = createMetrics(models)
@@ -56,13 +61,13 @@ it('request counts, durations and queue waits read in /metrics exactly as prom-c
   const queueWait = new Histogram({
     name: 'carafe_queue_wait_seconds',
     help: 'Time an item waited in the model queue before its batch ran',
-    labelNames: ['model'],
+    labelNames: ['model', 'version'],
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [reference],
   })
   for (const [k, waitsMs] of [[0.2, 1, 3], [0.5], [40_000, 7]].entries()) {
     batchListeners[k % 2](waitsMs.length, waitsMs.length, 1, waitsMs)
-    for (const wait of waitsMs) queueWait.observe({ model: 'iris' }, wait / 1000)
+    for (const wait of waitsMs) queueWait.observe({ model: 'iris', version: String((k % 2) + 1) }, wait / 1000)
   }
   const ours = (await metrics.register.metrics())
     .split('\n')

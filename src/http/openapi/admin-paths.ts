@@ -22,6 +22,9 @@ const loads = {
   507: errorResponse('The load would pass memoryBudgetMb (MEMORY_BUDGET_EXCEEDED)'),
 }
 const tags = ['admin']
+const kept =
+  'Kept across restarts in the admin state file (adminStateFile, default dataDir/admin-state.json) until ' +
+  'POST /v1/admin/models/{name}/reset.'
 
 /** The management API (`/v1/admin/...`), under the API keys like the rest of the API. */
 export const adminPaths = {
@@ -44,6 +47,7 @@ export const adminPaths = {
   '/v1/admin/models/{name}/load': {
     post: {
       operationId: 'adminLoadModel',
+      description: kept,
       summary: 'Load a model folder of the repository, or one version of it',
       tags,
       parameters: name,
@@ -54,6 +58,7 @@ export const adminPaths = {
   '/v1/admin/models/{name}/unload': {
     post: {
       operationId: 'adminUnloadModel',
+      description: kept,
       summary: 'Stop serving a model or one version: it drains, then its runners stop',
       tags,
       parameters: name,
@@ -73,6 +78,7 @@ export const adminPaths = {
   '/v1/admin/models/{name}/default-version': {
     put: {
       operationId: 'adminSetDefaultVersion',
+      description: kept,
       summary: 'The version requests without a version reach',
       tags,
       parameters: name,
@@ -80,9 +86,19 @@ export const adminPaths = {
       responses: { 200: json('The model and its versions'), ...refusals },
     },
   },
+  '/v1/admin/models/{name}/reset': {
+    post: {
+      operationId: 'adminResetModel',
+      summary: 'Forget the management API changes to a model: version policy, default version and settings again',
+      tags,
+      parameters: name,
+      responses: { 200: json('The model and its versions'), ...loads },
+    },
+  },
   '/v1/admin/models/{name}': {
     patch: {
       operationId: 'adminUpdateModel',
+      description: kept,
       summary: 'Change workers and batching at run time (a replacement loads with them and takes over)',
       tags,
       parameters: name,

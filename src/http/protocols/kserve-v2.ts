@@ -6,6 +6,9 @@ import { DATATYPES, ELEMENTS } from './v2-datatypes.js'
 import { type InferRequest, invalidRequest, type RequestInput } from './v2-request.js'
 import { flattenData, readBinary, readBinaryTyped, rowsOf, typedRowsOf, typedView } from './v2-tensor-data.js'
 
+/** The V2 health APIs answer with their status: 200 is true and a 4xx false (the protocol's Health section; Triton answers 400). */
+export const V2_NOT_READY = 400
+
 /** KServe V2 / Open Inference Protocol tensors ↔ Carafe instances, as pure functions. */
 export interface TensorMetadata {
   name: string

@@ -19,6 +19,7 @@ type VersionBodyT = { version?: number | string } | undefined
 /**
  * The management API, in the API-key scope: list models and versions with state and load error, load / unload /
  * reload a model or version from the repository, set the default version, change workers and batching at run time.
+ * The changes are kept across restarts (host/admin-state.ts) until a reset.
  */
 export async function adminRoutes(app: FastifyInstance, { registry, host }: AppDeps): Promise<void> {
   const view = (name: string) => ({
@@ -60,11 +61,16 @@ export async function adminRoutes(app: FastifyInstance, { registry, host }: AppD
     return view(request.params.name)
   })
 
+  app.post<{ Params: Params }>(`/v1/admin/models/${MODEL_NAME}/reset`, async (request) => {
+    await host.repository.reset(request.params.name)
+    return view(request.params.name)
+  })
+
   app.put<{ Params: Params; Body: { version: number | string } }>(
     `/v1/admin/models/${MODEL_NAME}/default-version`,
     { schema: { body: DefaultVersionBody } },
     async (request) => {
-      registry.setDefaultVersion(request.params.name, String(Number(request.body.version)))
+      await host.repository.setDefaultVersion(request.params.name, String(Number(request.body.version)))
       return view(request.params.name)
     },
   )

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { AppDeps } from '../deps.js'
+import { V2_NOT_READY } from '../protocols/kserve-v2.js'
 
 /** Liveness and readiness; never behind an API key. */
 export async function opsRoutes(app: FastifyInstance, { registry, host, jobs }: AppDeps): Promise<void> {
@@ -36,6 +37,7 @@ export async function opsRoutes(app: FastifyInstance, { registry, host, jobs }: 
   app.get('/v2/health/live', async () => ({ live: true }))
   app.get('/v2/health/ready', async (_request, reply) => {
     const { ready } = host.readiness()
-    return reply.code(ready ? 200 : 503).send({ ready })
+    // /readyz keeps 503, the usual answer of a replica to take out of rotation; any non-2xx fails a Kubernetes probe
+    return reply.code(ready ? 200 : V2_NOT_READY).send({ ready })
   })
 }

@@ -10,6 +10,7 @@ import {
   selectOutputs,
   servesV2,
   tensorMetadata,
+  V2_NOT_READY,
   v1OnlyMessage,
   v2Inputs,
   v2Outputs,
@@ -54,7 +55,7 @@ export async function v2Routes(app: FastifyInstance, deps: AppDeps): Promise<voi
 
   const ready = async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
     const model = modelAt(deps, request.params)
-    return reply.code(model.ready ? 200 : 503).send({ name: model.name, ready: model.ready })
+    return reply.code(model.ready ? 200 : V2_NOT_READY).send({ name: model.name, ready: model.ready })
   }
   app.get(`/v2/models/${MODEL_NAME}/ready`, ready)
   app.get(`/v2/models/${MODEL_NAME}/versions/${VERSION_PARAM}/ready`, ready)
