@@ -5,8 +5,9 @@ import type { FastifyInstance } from 'fastify'
 /**
  * Node's server.close() ends idle keep-alive connections, but waits for one that was opened and has not sent a
  * request yet (browsers and undici open connections ahead of need): such a connection would hold the shutdown until
- * shutdownTimeoutMs. At close, every HTTP/1 connection with no request in flight is ended; those answering a request
- * close after it (the `connection: close` of the stopping phase).
+ * shutdownTimeoutMs. At close, every HTTP/1 connection that has not sent a byte is ended. Idle keep-alive connections
+ * Node ends itself; one with a request half sent is left to finish it (and be answered SHUTTING_DOWN); those answering a
+ * request close after it (the `connection: close` of the stopping phase).
  */
 export function endSilentConnectionsOnClose(app: FastifyInstance): void {
   const sockets = new Set<Socket>()
@@ -17,8 +18,8 @@ export function endSilentConnectionsOnClose(app: FastifyInstance): void {
     socket.once('close', () => sockets.delete(socket))
   })
   const endSilent = () => {
-    // the response Node attaches to a socket while it answers a request; none between requests or before the first
-    for (const socket of sockets) if (!(socket as { _httpMessage?: unknown })._httpMessage) socket.destroy()
+    // a TLS socket counts the bytes after decryption: 0 there too until the client sends its request
+    for (const socket of sockets) if (socket.bytesRead === 0) socket.destroy()
   }
   app.addHook('preClose', (done) => {
     endSilent()
