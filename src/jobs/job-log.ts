@@ -101,6 +101,14 @@ export class JobLog {
     return done
   }
 
+  /**
+   * Whether a line of this entry waits for the next flush: a line written now lands in the same write and fdatasync,
+   * after it, so it is on disk exactly when that one is.
+   */
+  waiting(entry: LogEntry): boolean {
+    return this.#pending.some((p) => p.entry === entry)
+  }
+
   async close(): Promise<void> {
     this.#closing = true
     await this.#compaction
