@@ -270,11 +270,16 @@ export class EmbeddedJobStore implements JobStore {
     const controller = new AbortController()
     this.#running.set(job.id, controller)
     try {
-      if (!(await this.#accepted(job.id)) || job.status !== 'queued' || this.#closed) return
+      // A job started as it is submitted writes its start line into its submit line's flush: one fdatasync puts both on
+      // disk (in order), or neither. Otherwise the start waits for the submit line, so it never follows a failed one.
+      const withSubmit = this.#syncing.has(job.id) && this.#log.waiting(job)
+      if (!withSubmit && !(await this.#accepted(job.id))) return
+      if (job.status !== 'queued' || this.#closed) return
       job.status = 'running' as JobStatus
       Object.assign(job, { startedAt: new Date().toISOString(), attempts: job.attempts + 1 })
       // the start is on disk before the job runs, so a job that takes the process down is not run at every start
       await this.#log.write(job).catch(() => undefined)
+      if (withSubmit && !(await this.#accepted(job.id))) return // that flush failed: the submit dropped the job
       this.#listeners.emit(job)
       if (job.status !== 'running' || this.#closed) return
       const result = await processor(job, {

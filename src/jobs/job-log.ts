@@ -46,6 +46,8 @@ export class JobLog {
   /** A failed write could not be cut back yet: do it before the next one. */
   #dirty = false
   #pending: Pending[] = []
+  /** The entries of #pending, for `waiting()` in O(1) (a burst of submits asks once per job). */
+  readonly #pendingEntries = new Set<LogEntry>()
   #flushQueued = false
   #inFlight = 0
   /** Every file operation runs in this chain, one at a time, so a compaction can switch files between two flushes. */
@@ -97,8 +99,17 @@ export class JobLog {
     const done = new Promise<void>((resolve, reject) =>
       this.#pending.push({ line, entry, withInstances, resolve, reject }),
     ).finally(() => this.#inFlight--)
+    this.#pendingEntries.add(entry)
     this.#scheduleFlush()
     return done
+  }
+
+  /**
+   * Whether a line of this entry waits for the next flush: a line written now lands in the same write and fdatasync,
+   * after it, so it is on disk exactly when that one is.
+   */
+  waiting(entry: LogEntry): boolean {
+    return this.#pendingEntries.has(entry)
   }
 
   async close(): Promise<void> {
@@ -130,6 +141,7 @@ export class JobLog {
     this.#flushQueued = false
     const batch = this.#pending
     this.#pending = []
+    this.#pendingEntries.clear()
     if (batch.length === 0) return
     try {
       if (!this.#file) throw new Error(`${this.path} is closed`)

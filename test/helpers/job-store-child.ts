@@ -18,6 +18,19 @@ if (mode === 'torn') {
   const after = await outcome(store.submit({ model: 'm', instances: ['after'] }))
   say({ before, big, after, queued: store.stats('m').queueDepth })
   await store.close()
+} else if (mode === 'torn-running') {
+  // as torn, with jobs taken as they come: each job starts with its submit, so its start line shares the failed write
+  const store = await EmbeddedJobStore.open({ dir: dir!, concurrency: 4, retentionMs: 3_600_000 })
+  store.start(async (job) => {
+    appendFileSync(`${dir}/executions`, `${String(job.instances[0]).slice(0, 10)}\n`)
+    return ['done']
+  })
+  const before = await outcome(store.submit({ model: 'm', instances: ['before'] }))
+  const big = await outcome(store.submit({ model: 'm', instances: ['x'.repeat(Number(arg))] }))
+  const after = await outcome(store.submit({ model: 'm', instances: ['after'] }))
+  await new Promise((resolve) => setTimeout(resolve, 200)) // the runs of before and after finish
+  say({ before, big, after })
+  await store.close()
 } else if (mode === 'crash') {
   // arg: the job id to look at, or "submit"; each run appends the id to <dir>/executions before it dies
   const store = await EmbeddedJobStore.open({

@@ -100,6 +100,29 @@ test('a write cut short (the file size limit) is cut back: the job gets an error
   assert.equal((await store.get(out.after.id))?.status, 'queued')
 })
 
+test('a job started with its submit, whose write fails, never runs; a restart finds neither it nor a stray start line', async (t) => {
+  const dir = await jobDir(t)
+  const run = spawnSync(
+    'bash',
+    ['-c', `ulimit -f 64 && exec "${process.execPath}" "${CHILD}" torn-running "${dir}" 100000`],
+    { encoding: 'utf8', timeout: 60_000 },
+  )
+  assert.equal(run.status, 0, run.stderr)
+  const out = JSON.parse(run.stdout)
+  assert.equal(out.before.ok, true)
+  assert.equal(out.big.ok, false, 'the submit whose write failed gets an error')
+  assert.equal(out.after.ok, true, JSON.stringify(out.after))
+  const executions = readFileSync(join(dir, 'executions'), 'utf8').trim().split('\n')
+  assert.deepEqual(executions.sort(), ['after', 'before'], 'the failed job was never run')
+  const { lines, log } = capture()
+  const store = await EmbeddedJobStore.open({ dir, concurrency: 1, retentionMs: 60_000, log })
+  t.after(() => store.close())
+  assert.deepEqual(lines, [], 'no line skipped: no start line of a job whose submit line is gone')
+  assert.equal((await store.get(out.before.id))?.status, 'succeeded')
+  assert.equal((await store.get(out.after.id))?.status, 'succeeded')
+  assert.equal(store.stats('m').counts.running + store.stats('m').queueDepth, 0)
+})
+
 test('a job that cannot be serialized (nested too deeply) is refused and not kept', async (t) => {
   const dir = await jobDir(t)
   const store = await EmbeddedJobStore.open({ dir, concurrency: 1, retentionMs: 60_000 })

@@ -81,3 +81,18 @@ it('waitForJob unsubscribes whether it ends with a final state, a timeout or its
   assert.equal((await stopped)?.progress, 0.1)
   assert.equal(listeners.size, 0)
 })
+
+it('waitForJob keeps a change told before its read answered, skips late notices, and answers undefined for an unknown id', async () => {
+  const { store, listeners, tell } = fakeStore(record('running', 0.1))
+  const early = waitForJob(store, 'j', { timeoutMs: 60_000 })
+  tell(record('succeeded', 1)) // between the subscription and get(): the read still says running
+  assert.equal((await early)?.status, 'succeeded')
+  const late = waitForJob(store, 'j', { timeoutMs: 60_000 })
+  await new Promise((resolve) => setImmediate(resolve))
+  tell(record('queued')) // late: the job was already running
+  tell(record('running', 0.05)) // late
+  tell(record('failed'))
+  assert.equal((await late)?.status, 'failed')
+  assert.equal(await waitForJob(store, 'other', { timeoutMs: 60_000 }), undefined)
+  assert.equal(listeners.size, 0)
+})

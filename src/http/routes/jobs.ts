@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { setMaxListeners } from 'node:events'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { CarafeError } from '../../errors.js'
@@ -22,6 +23,7 @@ const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 export async function jobRoutes(app: FastifyInstance, { config, registry, jobs }: AppDeps): Promise<void> {
   // requests waiting on a job (Prefer: wait, ?wait=, event streams) answer at once when the server starts closing
   const closing = new AbortController()
+  setMaxListeners(0, closing.signal) // one listener per waiting request, by design: no leak warning past 10
   app.addHook('preClose', async () => closing.abort())
 
   const submit = async (
