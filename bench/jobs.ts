@@ -85,9 +85,20 @@ async function benchEmbedded(record: (row: JobRow) => void) {
 
 /** The clients run in their own process (bench/job-clients.ts), as the sync bench's load client runs in its own. */
 function drive(url: string, mode: JobMode): Promise<JobClientsResult> {
+  return runJobClients(url, JOBS, CLIENTS, POLL_MS, mode)
+}
+
+/** `jobs` jobs submitted and awaited by `clients` clients in a child process; its JSON result. */
+export function runJobClients(
+  url: string,
+  jobs: number,
+  clients: number,
+  pollMs: number,
+  mode: JobMode,
+): Promise<JobClientsResult> {
   const script = fileURLToPath(new URL('./job-clients.js', import.meta.url))
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, url, String(JOBS), String(CLIENTS), String(POLL_MS), mode], {
+    const child = spawn(process.execPath, [script, url, String(jobs), String(clients), String(pollMs), mode], {
       stdio: ['ignore', 'pipe', 'inherit'],
     })
     let out = ''

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
 import { freePort } from '../test/helpers/redis-server.js'
-import type { JobClientsResult } from './job-clients.js'
+import { runJobClients } from './jobs.js'
 
 const HERE = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..')
 const CLIENTS = 32
@@ -38,23 +38,7 @@ async function commandCalls(redis: Redis): Promise<Map<string, number>> {
   return calls
 }
 
-function clients(url: string, count: number): Promise<JobClientsResult> {
-  const script = fileURLToPath(new URL('./job-clients.js', import.meta.url))
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, url, String(count), String(CLIENTS), String(POLL_MS), 'poll'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    })
-    let out = ''
-    child.stdout.on('data', (chunk) => (out += chunk))
-    child.on('exit', (code) => {
-      try {
-        resolve(JSON.parse(out) as JobClientsResult)
-      } catch {
-        reject(new Error(`job clients exited ${code} without a result`))
-      }
-    })
-  })
-}
+const clients = (url: string, count: number) => runJobClients(url, count, CLIENTS, POLL_MS, 'poll')
 
 async function until(what: string, check: () => Promise<boolean>): Promise<void> {
   for (let i = 0; i < 300; i++) {
