@@ -1,11 +1,11 @@
 import { Command } from 'commander'
-import { VERSION } from '../config/index.js'
-import { serve } from './serve.js'
-import { client } from './client.js'
+import { VERSION } from '../config/version.js'
 import { addModelsCommands } from './models.js'
-import { openapi } from './openapi.js'
 import { addServeFlags } from './serve-flags.js'
-import { worker } from './worker.js'
+import type { ServeFlags } from './serve.js'
+
+// Each command's module is imported when it runs: the HTTP stack and onnxruntime take ~1.5 s to load, which
+// `carafe --version` and the `carafe models` client (a few HTTP calls) have no use for.
 
 const program = new Command('carafe')
   .description('Serve ONNX files and TypeScript predict functions over HTTP')
@@ -20,14 +20,14 @@ addServeFlags(
     .argument('[paths...]', 'model paths')
     .option('-c, --config <file>', 'carafe.yaml with server settings and a models: map of per-model settings')
     .option('--print-config', 'print the merged configuration (secrets masked) and exit'),
-).action(serve)
+).action(async (paths: string[], flags: ServeFlags) => (await import('./serve.js')).serve(paths, flags))
 
 program
   .command('openapi')
   .description('print the OpenAPI 3.1 document for these models without starting a server')
   .argument('<paths...>', 'model paths')
   .option('-c, --config <file>', 'carafe.yaml with server settings (apiKeys adds the security schemes)')
-  .action(openapi)
+  .action(async (paths: string[], flags: { config?: string }) => (await import('./openapi.js')).openapi(paths, flags))
 
 program
   .command('client')
@@ -36,7 +36,7 @@ program
   )
   .argument('<paths...>', 'model paths')
   .option('-o, --out <file>', 'write the module to this file (default: print it)')
-  .action(client)
+  .action(async (paths: string[], flags: { out?: string }) => (await import('./client.js')).client(paths, flags))
 
 program
   .command('worker')
@@ -44,7 +44,9 @@ program
   .argument('<paths...>', 'model paths')
   .requiredOption('--jobs <url>', 'the Redis the servers submit to: redis://host:6379')
   .option('--concurrency <n>', 'jobs run at once by this worker')
-  .action(worker)
+  .action(async (paths: string[], flags: { jobs?: string; concurrency?: string }) =>
+    (await import('./worker.js')).worker(paths, flags),
+  )
 
 addModelsCommands(program)
 

@@ -2,8 +2,8 @@ import { readFile } from 'node:fs/promises'
 import { pino } from 'pino'
 import { parse as parseYaml, stringify as toYaml } from 'yaml'
 import { ConfigError, loadConfig, maskedConfig, type Config } from '../config/index.js'
-import { createCarafe, loadAll } from '../http/index.js'
-import { ModelLoadError } from '../model/index.js'
+import type { Carafe } from '../http/index.js'
+import { ModelLoadError } from '../model/load-error.js'
 import { configFlags } from './serve-flags.js'
 
 export interface ServeFlags extends Record<string, unknown> {
@@ -34,7 +34,7 @@ export async function serve(paths: string[], flags: ServeFlags): Promise<void> {
   const logger = pino({ level: config.logLevel })
   // SIGHUP's default action ends the process, and `systemctl reload` (docs/deployment.md) sends it: never stop on it.
   // The key file, when there is one, is re-read by its own SIGHUP listener (http/auth.ts).
-  let carafe: Awaited<ReturnType<typeof createCarafe>> | undefined
+  let carafe: Carafe | undefined
   process.on('SIGHUP', () => {
     logger.info(
       { signal: 'SIGHUP', apiKeysFile: config.apiKeysFile ?? null },
@@ -45,6 +45,8 @@ export async function serve(paths: string[], flags: ServeFlags): Promise<void> {
     carafe?.host.reload().catch((error: unknown) => logger.error({ err: error }, 'SIGHUP: repository rescan failed'))
   })
   try {
+    // loaded once the configuration is known to be good: a bad flag answers without loading the HTTP stack
+    const { createCarafe, loadAll } = await import('../http/index.js')
     carafe = await createCarafe({ descriptors: await loadAll(paths), config, logger, paths })
   } catch (error) {
     return exitWith(error)
