@@ -1,13 +1,11 @@
 import { join } from 'node:path'
 import Fastify from 'fastify'
-import { pino } from 'pino'
-import { loadConfig } from '../src/config/index.js'
-import { createCarafe, loadAll } from '../src/http/index.js'
 import type { BatchPolicy } from '../src/model/index.js'
 import { load, type LoadResult } from './load.js'
 import { rawRowsPerSecond } from './raw-onnx.js'
 import { benchImages } from './images.js'
 import { benchJobs } from './jobs.js'
+import { serveModel } from './serve-model.js'
 import { benchV2 } from './v2.js'
 
 // `npm run bench`: the physical limit (raw onnxruntime), the HTTP floor (a constant Fastify route) and Carafe side by
@@ -102,18 +100,10 @@ async function syncRound() {
     ['mlp batching off', model('mlp'), { maxSize: 1, maxDelayMs: 0 }, MLP_ROW, [64]],
   ]
   for (const [name, path, batch, row, connections] of cases) {
-    const [descriptor] = await loadAll([path])
-    if (batch) descriptor.batch = batch
-    const server = await createCarafe({
-      descriptors: [descriptor],
-      config: loadConfig({ flags: { port: 0 } }),
-      logger: pino({ level: 'silent' }),
-    })
-    const url = await server.listen()
-    await server.started
+    const server = await serveModel(path, batch)
     for (const n of connections) {
       const key = `${name} c=${n}`
-      c[key] = await load(`${url}/v1/models/${descriptor.name}:predict`, { instances: [row] }, n, SECONDS)
+      c[key] = await load(`${server.url}/v1/models/${server.name}:predict`, { instances: [row] }, n, SECONDS)
       record(`carafe ${key}`, loadMetrics(c[key]))
     }
     await server.close()

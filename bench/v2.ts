@@ -3,10 +3,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pino } from 'pino'
-import { loadConfig } from '../src/config/index.js'
-import { createCarafe, loadAll } from '../src/http/index.js'
 import { load, type LoadResult } from './load.js'
+import { serveModel } from './serve-model.js'
 
 const CONNECTIONS = 64
 
@@ -37,15 +35,8 @@ export async function benchV2(
   const results: Record<string, LoadResult> = {}
   try {
     for (const [name, row] of models) {
-      const [descriptor] = await loadAll([modelPath(name)])
-      descriptor.batch = { maxSize: 64, maxDelayMs: 2 }
-      const server = await createCarafe({
-        descriptors: [descriptor],
-        config: loadConfig({ flags: { port: 0 } }),
-        logger: pino({ level: 'silent' }),
-      })
-      const url = await server.listen()
-      await server.started
+      const server = await serveModel(modelPath(name), { maxSize: 64, maxDelayMs: 2 })
+      const { url } = server
       const json = { inputs: [{ name: 'input', shape: [1, row.length], datatype: 'FP32', data: row }] }
       const body = binaryRequest(row)
       const file = join(dir, `${name}.bin`)
