@@ -17,7 +17,7 @@ import {
   watch,
   writeFileSync,
 } from 'node:fs'
-import { Agent, createServer as createHttpServer, request } from 'node:http'
+import { Agent, createServer as createHttpServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -25,6 +25,7 @@ import { fileURLToPath } from 'node:url'
 import sharp from 'sharp'
 import { colourClassifierOnnx } from '../test/helpers/colour-model.js'
 import { freePort, privateRedis, redisServerMissing } from '../test/helpers/redis-server.js'
+import { callJson, type JsonAnswer } from './call-json.js'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const CLI = join(ROOT, 'bin', 'carafe.js')
@@ -151,47 +152,8 @@ function svgBomb(side: number, layers: number): string {
 
 // ------------------------------------------------------------------------------------------------------------ HTTP
 
-interface Answer {
-  status: number
-  json: any
-  ms: number
-}
-
-function call(url: string, method: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
-  const text = body === undefined ? undefined : JSON.stringify(body)
-  const started = performance.now()
-  return new Promise((resolve) => {
-    const req = request(
-      url,
-      {
-        method,
-        agent,
-        timeout: 40_000,
-        headers: {
-          ...headers,
-          ...(text ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) } : {}),
-        },
-      },
-      (res) => {
-        let data = ''
-        res.setEncoding('utf8')
-        res.on('data', (chunk) => (data += chunk))
-        res.on('end', () => {
-          let json: unknown
-          try {
-            json = JSON.parse(data)
-          } catch {
-            json = data
-          }
-          resolve({ status: res.statusCode ?? 0, json, ms: performance.now() - started })
-        })
-      },
-    )
-    req.on('timeout', () => req.destroy(new Error('timeout')))
-    req.on('error', (error) => resolve({ status: 0, json: String(error), ms: performance.now() - started }))
-    req.end(text)
-  })
-}
+const call = (url: string, method: string, body?: unknown, headers: Record<string, string> = {}): Promise<JsonAnswer> =>
+  callJson(url, method, { body, headers, agent, timeoutMs: 40_000 })
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const until = Date.now() + timeoutMs
@@ -318,13 +280,13 @@ function newRow(fault: string, load: string): Row {
   return row
 }
 
-function key(answer: Answer): string {
+function key(answer: JsonAnswer): string {
   if (answer.status === 0) return 'no answer'
   if (answer.status < 400) return String(answer.status)
   return `${answer.status} ${answer.json?.error?.code ?? ''}`.trim()
 }
 
-function tally(row: Row, answer: Answer): string {
+function tally(row: Row, answer: JsonAnswer): string {
   const k = key(answer)
   row.statuses.set(k, (row.statuses.get(k) ?? 0) + 1)
   return k

@@ -4,11 +4,12 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
-import { Agent, request } from 'node:http'
+import { Agent } from 'node:http'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { freePort } from '../test/helpers/redis-server.js'
+import { callJson } from './call-json.js'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const CLI = join(ROOT, 'bin', 'carafe.js')
@@ -45,37 +46,7 @@ function count(table: Map<Phase, Map<string, number>>, outcome: string): void {
   table.set(phase, row)
 }
 
-function call(url: string, method: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const text = body === undefined ? undefined : JSON.stringify(body)
-  return new Promise((resolve) => {
-    const req = request(
-      url,
-      {
-        method,
-        agent,
-        timeout: 15_000,
-        headers: text ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) } : {},
-      },
-      (res) => {
-        let data = ''
-        res.setEncoding('utf8')
-        res.on('data', (chunk) => (data += chunk))
-        res.on('end', () => {
-          let json: unknown
-          try {
-            json = JSON.parse(data)
-          } catch {
-            json = data
-          }
-          resolve({ status: res.statusCode ?? 0, json })
-        })
-      },
-    )
-    req.on('timeout', () => req.destroy(new Error('timeout')))
-    req.on('error', (error) => resolve({ status: 0, json: String(error) }))
-    req.end(text)
-  })
-}
+const call = (url: string, method: string, body?: unknown) => callJson(url, method, { body, agent, timeoutMs: 15_000 })
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
