@@ -117,7 +117,7 @@ export function instanceSchema(signature: OnnxSignature, which: 'inputs' | 'outp
 const FLOAT32_MAX = 3.4028234663852886e38
 
 // what each integer type holds; a JSON number is exact only up to 2^53, so 64-bit inputs stop there
-const INTEGER_RANGES: Partial<Record<OrtType, [number, number]>> = {
+const INTEGER_RANGES: Partial<Record<OrtType, readonly [number, number]>> = {
   int8: [-128, 127],
   uint8: [0, 255],
   int16: [-32_768, 32_767],
@@ -126,6 +126,11 @@ const INTEGER_RANGES: Partial<Record<OrtType, [number, number]>> = {
   uint32: [0, 4_294_967_295],
   int64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
   uint64: [0, Number.MAX_SAFE_INTEGER],
+}
+
+/** The values an integer element type takes from JSON, [min, max]; undefined for the other types. */
+export function integerRange(type: OrtType): readonly [number, number] | undefined {
+  return INTEGER_RANGES[type]
 }
 
 function leafSchema(type: OrtType): JsonSchema {

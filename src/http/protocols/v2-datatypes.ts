@@ -1,4 +1,4 @@
-import { fromHalfBits, HALF_MAX, type OrtType, toHalfBits } from '../../model/index.js'
+import { fromHalfBits, HALF_MAX, integerRange, type OrtType, toHalfBits } from '../../model/index.js'
 
 /** The Open Inference Protocol's name for each element type ONNX has. */
 export const DATATYPES: Record<OrtType, string> = {
@@ -36,10 +36,9 @@ const FLOAT32_MAX = 3.4028234663852886e38
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
 const view = <T extends ArrayLike<number>>(make: (b: ArrayBuffer) => T) => (LITTLE_ENDIAN ? make : undefined)
 
-const integer = (bits: number, signed: boolean): Pick<FixedElement, 'problem'> => {
-  // a JSON number is exact only up to 2^53: past it, 2^63 - 1 reads as 2^63 and would wrap around in the tensor
-  const max = bits === 64 ? Number.MAX_SAFE_INTEGER : signed ? 2 ** (bits - 1) - 1 : 2 ** bits - 1
-  const min = !signed ? 0 : bits === 64 ? Number.MIN_SAFE_INTEGER : -(2 ** (bits - 1))
+// the same range the V1 schema holds an integer to (64-bit ones stop at 2^53, where a JSON number stops being exact)
+const integer = (type: OrtType): Pick<FixedElement, 'problem'> => {
+  const [min, max] = integerRange(type)!
   return {
     problem: (x) =>
       typeof x !== 'number' || !Number.isInteger(x)
@@ -69,55 +68,55 @@ export const ELEMENTS: Record<Exclude<OrtType, 'string'>, FixedElement> = {
   uint8: {
     bytes: 1,
     array: view((b) => new Uint8Array(b)),
-    ...integer(8, false),
+    ...integer('uint8'),
     read: (v, o) => v.getUint8(o),
     write: (v, o, x) => v.setUint8(o, x as number),
   },
   uint16: {
     bytes: 2,
     array: view((b) => new Uint16Array(b)),
-    ...integer(16, false),
+    ...integer('uint16'),
     read: (v, o) => v.getUint16(o, true),
     write: (v, o, x) => v.setUint16(o, x as number, true),
   },
   uint32: {
     bytes: 4,
     array: view((b) => new Uint32Array(b)),
-    ...integer(32, false),
+    ...integer('uint32'),
     read: (v, o) => v.getUint32(o, true),
     write: (v, o, x) => v.setUint32(o, x as number, true),
   },
   // 64-bit integers travel as JSON numbers: exact up to 2^53
   uint64: {
     bytes: 8,
-    ...integer(64, false),
+    ...integer('uint64'),
     read: (v, o) => Number(v.getBigUint64(o, true)),
     write: (v, o, x) => v.setBigUint64(o, BigInt(x as number), true),
   },
   int8: {
     bytes: 1,
     array: view((b) => new Int8Array(b)),
-    ...integer(8, true),
+    ...integer('int8'),
     read: (v, o) => v.getInt8(o),
     write: (v, o, x) => v.setInt8(o, x as number),
   },
   int16: {
     bytes: 2,
     array: view((b) => new Int16Array(b)),
-    ...integer(16, true),
+    ...integer('int16'),
     read: (v, o) => v.getInt16(o, true),
     write: (v, o, x) => v.setInt16(o, x as number, true),
   },
   int32: {
     bytes: 4,
     array: view((b) => new Int32Array(b)),
-    ...integer(32, true),
+    ...integer('int32'),
     read: (v, o) => v.getInt32(o, true),
     write: (v, o, x) => v.setInt32(o, x as number, true),
   },
   int64: {
     bytes: 8,
-    ...integer(64, true),
+    ...integer('int64'),
     read: (v, o) => Number(v.getBigInt64(o, true)),
     write: (v, o, x) => v.setBigInt64(o, BigInt(x as number), true),
   },
