@@ -4,6 +4,9 @@ import { Counter, Histogram, Registry } from 'prom-client'
 import { createMetrics } from '../../src/http/metrics.js'
 import type { ModelRegistry } from '../../src/serving/index.js'
 
+// the buckets Carafe's request and queue-wait histograms use
+const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+
 // the request series are counted by Carafe and handed to prom-client at scrape time: /metrics must read exactly as
 // prom-client's own Counter and Histogram fed the same requests would
 it('request counts, durations and queue waits read in /metrics exactly as prom-client would write them', async () => {
@@ -38,7 +41,7 @@ it('request counts, durations and queue waits read in /metrics exactly as prom-c
     name: 'carafe_request_duration_seconds',
     help: 'HTTP request duration',
     labelNames: ['model', 'route'],
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    buckets: BUCKETS,
     registers: [reference],
   })
   const seen: [string | undefined, string, number, number][] = [
@@ -62,7 +65,7 @@ it('request counts, durations and queue waits read in /metrics exactly as prom-c
     name: 'carafe_queue_wait_seconds',
     help: 'Time an item waited in the model queue before its batch ran',
     labelNames: ['model', 'version'],
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    buckets: BUCKETS,
     registers: [reference],
   })
   for (const [k, waitsMs] of [[0.2, 1, 3], [0.5], [40_000, 7]].entries()) {
