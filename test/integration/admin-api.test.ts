@@ -118,6 +118,7 @@ test('management API: list, load, unload, reload, default version, workers and b
     ['POST', '/v1/admin/models/nope/load', undefined, 404, 'MODEL_NOT_FOUND'],
     ['POST', '/v1/admin/models/nope/unload', undefined, 404, 'MODEL_NOT_FOUND'],
     ['POST', '/v1/admin/models/nope/reload', undefined, 404, 'MODEL_NOT_FOUND'],
+    ['POST', '/v1/admin/models/nope/reset', undefined, 404, 'MODEL_NOT_FOUND'],
     ['PATCH', '/v1/admin/models/nope', { workers: 1 }, 404, 'MODEL_NOT_FOUND'],
     ['PUT', '/v1/admin/models/nope/default-version', { version: 1 }, 404, 'MODEL_NOT_FOUND'],
     ['POST', '/v1/admin/models/ver/load', { version: 9 }, 404, 'VERSION_NOT_FOUND'],
